@@ -1,0 +1,155 @@
+/*
+ * manifest.h — the mesh model read from YAML (libyaml): mesh.yaml and each
+ * domains/<domain>/<product>/product.yaml. Everything a policy can read of a
+ * product, port or column, plus what the CI checks need (adopts, tests,
+ * lineage). One mf_mesh owns every string and array below; mf_mesh_free
+ * releases it all.
+ *
+ * Errors: unknown keys, wrong types and missing required fields are reported
+ * with file:line:col of the offending node (1-based).
+ */
+#ifndef MG_ENGINE_MANIFEST_H
+#define MG_ENGINE_MANIFEST_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "meshgov.h"
+#include "stdlib/value.h"
+#include "stdlib/error.h"
+
+/* Where a node was in its YAML file. */
+typedef struct mf_loc {
+    const char *file;
+    int line, col;
+} mf_loc;
+
+typedef struct mf_strs {
+    char **v;
+    size_t n;
+} mf_strs;
+
+/* A scalar or list from a free-form `attributes:` map. */
+typedef struct mf_attr {
+    char *key;
+    sl_kind kind;       /* SL_STRING, SL_INT, SL_BOOL or SL_SET (of strings) */
+    char *str;          /* SL_STRING */
+    int64_t i;          /* SL_INT */
+    bool b;             /* SL_BOOL */
+    mf_strs list;       /* SL_SET */
+    mf_loc loc;
+} mf_attr;
+
+typedef struct mf_column {
+    char *name;
+    char *type;          /* "string", "int", "timestamp", ... as declared */
+    mf_strs tags;
+    bool encrypted;      /* encryption: true */
+    mf_loc loc;
+} mf_column;
+
+typedef struct mf_port {
+    char *name;
+    bool is_input;
+    char *visibility;    /* "public" | "domain" | "private"; default "domain" */
+    mf_strs tags;
+    char *subject_key;   /* column naming the data subject, or "" */
+    bool enc_at_rest, enc_in_transit;
+    /* input ports: the upstream product URI and its output port */
+    char *from_product, *from_port;
+    char *table;         /* SQLite table holding the port's rows, or NULL */
+    mf_column *columns;
+    size_t ncolumns;
+    mf_attr *attrs;
+    size_t nattrs;
+    mf_loc loc;
+} mf_port;
+
+typedef struct mf_adopt {
+    char *policy;        /* global policy id */
+    int64_t version;
+    int mode;            /* -1: the policy's own; 0 enforce; 1 dry_run */
+    mf_loc loc;
+} mf_adopt;
+
+typedef struct mf_product {
+    char *uri;           /* dp://<domain>/<name> */
+    char *name;
+    char *domain;
+    char *owner;
+    char *lifecycle;     /* "active" default; "deprecated", "retired" */
+    char *kind;          /* "source-aligned" | "aggregate" | "consumer-aligned" */
+    mf_strs allowed_regions;
+    bool legal_hold;
+    mf_attr *attrs;
+    size_t nattrs;
+    mf_adopt *adopts;
+    size_t nadopts;
+    mf_strs policies;    /* local policy files, resolved relative to the
+                            manifest's directory */
+    mf_strs tests;       /* policy test files, resolved likewise */
+    char *database;      /* SQLite file with the ports' data, or NULL */
+    mf_port *ports;      /* input ports first, then output ports */
+    size_t nports;
+    char *dir;           /* directory of product.yaml */
+    char *path;          /* path of product.yaml */
+    mf_loc loc;
+} mf_product;
+
+typedef enum mf_lifecycle { MF_DRAFT, MF_GRACE, MF_REQUIRED } mf_lifecycle;
+
+/* A global policy published by the governance group. */
+typedef struct mf_global {
+    char *id;            /* policy name in the source */
+    int64_t version;     /* latest version */
+    mf_lifecycle lifecycle;
+    int64_t grace_until_us;  /* MF_GRACE: deadline; else 0 */
+    char *file;          /* source file, resolved */
+    mf_loc loc;
+} mf_global;
+
+/* Declared type of a subject/context attribute. */
+typedef struct mf_schema_attr {
+    char *path;          /* "subject.roles" */
+    sl_type type;
+    mf_loc loc;
+} mf_schema_attr;
+
+typedef struct mf_mesh {
+    char *name;
+    char *dir;           /* mesh directory */
+    char *global_dir;    /* global policy directory, resolved */
+    mf_global *globals;
+    size_t nglobals;
+    mf_schema_attr *schema;
+    size_t nschema;
+    bool has_schema;
+    mf_strs actions;     /* extra actions beyond read, write, delete */
+    /* audit settings */
+    char *audit_dir;     /* where product logs live, resolved; may be NULL */
+    int64_t checkpoint_every;      /* entries; default 1000 */
+    int64_t checkpoint_ms;         /* default 1000 */
+    mf_product *products;
+    size_t nproducts;
+} mf_mesh;
+
+/* Loads mesh_dir/mesh.yaml and every domains/<d>/<p>/product.yaml.
+ * On error returns MG_EMANIFEST (or MG_EIO / MG_ENOMEM) with err located at
+ * the node. *out is NULL on failure. */
+mg_status mf_mesh_load(const char *mesh_dir, mf_mesh **out, mg_error *err);
+
+/* Parses one product manifest from memory (for tests and mg_compile). */
+mg_status mf_product_parse(const char *name, const char *text, size_t len,
+                           mf_product **out, mg_error *err);
+/* Parses mesh.yaml from memory without loading products. */
+mg_status mf_mesh_parse(const char *name, const char *text, size_t len,
+                        mf_mesh **out, mg_error *err);
+
+void mf_mesh_free(mf_mesh *m);
+void mf_product_free(mf_product *p);   /* for mf_product_parse results */
+
+const mf_product *mf_mesh_product(const mf_mesh *m, const char *uri);
+const mf_port *mf_product_port(const mf_product *p, const char *name);
+const mf_global *mf_mesh_global(const mf_mesh *m, const char *id);
+
+#endif
