@@ -63,6 +63,7 @@ objs_audit   := $(AUDIT_OBJ) $(STDLIB_OBJ)
 objs_engine  := $(LIB_OBJ)
 objs_vm      := $(ENGINE_VM_OBJ) $(STDLIB_OBJ) $(AUDIT_OBJ)
 objs_cli     := $(LIB_OBJ)
+objs_manifest := $(BUILD)/engine/manifest.o $(STDLIB_OBJ)
 
 .PHONY: all deps test check bench fuzz demo install uninstall clean
 all: $(LIBA) $(LIBSO) $(PROGS) $(BUILD)/meshgov.pc
