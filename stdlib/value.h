@@ -107,7 +107,8 @@ typedef enum sl_err {
     SL_E_OVERFLOW,    /* int64 overflow */
     SL_E_REGEX_LIMIT, /* pcre2 match or depth limit hit */
     SL_E_SCRATCH,     /* scratch buffer exhausted */
-    SL_E_ARG          /* argument out of domain */
+    SL_E_ARG,         /* argument out of domain */
+    SL_E_BUDGET       /* evaluation step budget exhausted */
 } sl_err;
 const char *sl_err_str(sl_err e);
 
