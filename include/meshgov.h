@@ -233,6 +233,14 @@ void mg_decision_free(mg_decision *d);
 mg_status mg_decide(const mg_policy_set *set, const mg_request *req,
                     mg_decision *d, mg_error *err);
 
+/* With on, later decisions on d record the rule-by-rule trace that
+ * mg_decision_json(..., explain) prints. Off by default (it costs time). */
+void mg_decision_set_explain(mg_decision *d, bool on);
+
+/* Conditions evaluated by decisions on d since it was created: proof that
+ * the rule index keeps the work small. */
+uint64_t mg_decision_rules_evaluated(const mg_decision *d);
+
 /* Results of the last mg_decide on d. */
 mg_effect mg_decision_effect(const mg_decision *d);
 size_t mg_decision_column_count(const mg_decision *d);

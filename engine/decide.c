@@ -1,0 +1,324 @@
+/*
+ * decide.c — access decisions (DESIGN.md "Access semantics").
+ *
+ * Default deny; a column is allowed when a permit applies at the product,
+ * port or column level and no forbid applies; a forbid always wins. An error
+ * in a rule makes a permit not apply and a forbid or mask apply (fail
+ * closed). Dry-run rules are evaluated into a second, "would-be" state that
+ * never changes the decision. The deciding rule is the applying forbid with
+ * the lowest priority index, else the applying permit with the lowest:
+ * rules are stored in priority order (global first, then policy name, then
+ * source order), so the index is the priority.
+ *
+ * Nothing here allocates: the caller's mg_decision holds every buffer.
+ */
+#include <string.h>
+#include "engine/engine.h"
+
+/* ==========================================================================
+ * Decision objects
+ * ========================================================================== */
+
+mg_status mg_decision_new(const mg_policy_set *set, mg_decision **out, mg_error *err)
+{
+    (void)err;
+    if (!out)
+        return MG_EINVAL;
+    *out = NULL;
+    if (!set)
+        return MG_EINVAL;
+    const vm_program *p = set->prog;
+    mg_decision *d = mg__alloc(set->alloc, set->ud, sizeof *d);
+    if (!d)
+        return MG_ENOMEM;
+    memset(d, 0, sizeof *d);
+    d->prog = p;
+    d->alloc = set->alloc;
+    d->ud = set->ud;
+    d->cap_cols = p->max_cols ? p->max_cols : 1;
+    d->stack_cap = p->max_stack + 1;
+    d->scratch = mg__alloc(d->alloc, d->ud, MG_SCRATCH_BYTES);
+    d->stack = mg__alloc(d->alloc, d->ud, d->stack_cap * sizeof *d->stack);
+    d->cols = mg__alloc(d->alloc, d->ud, d->cap_cols * sizeof *d->cols);
+    d->trace = mg__alloc(d->alloc, d->ud, MG_TRACE_CAP * sizeof *d->trace);
+    d->cx.syms = p->syms;
+    d->cx.scratch = d->scratch;
+    d->cx.scratch_cap = MG_SCRATCH_BYTES;
+    d->audit_seq = -1;
+    d->deciding = d->would_deciding = RULE_NONE;
+    if (!d->scratch || !d->stack || !d->cols || !d->trace || !sl_regex_ctx_init(&d->cx)) {
+        mg_decision_free(d);
+        return MG_ENOMEM;
+    }
+    *out = d;
+    return MG_OK;
+}
+
+void mg_decision_free(mg_decision *d)
+{
+    if (!d)
+        return;
+    sl_regex_ctx_fini(&d->cx);
+    mg__free(d->alloc, d->ud, d->scratch, MG_SCRATCH_BYTES);
+    mg__free(d->alloc, d->ud, d->stack, d->stack_cap * sizeof *d->stack);
+    mg__free(d->alloc, d->ud, d->cols, d->cap_cols * sizeof *d->cols);
+    mg__free(d->alloc, d->ud, d->trace, MG_TRACE_CAP * sizeof *d->trace);
+    mg__free(d->alloc, d->ud, d, sizeof *d);
+}
+
+void mg_decision_set_explain(mg_decision *d, bool on)
+{
+    if (d)
+        d->explain = on;
+}
+
+/* ==========================================================================
+ * Evaluating one rule entry
+ * ========================================================================== */
+
+typedef struct run {
+    mg_decision *d;
+    vm_frame f;
+    uint32_t budget;        /* steps for each rule */
+} run;
+
+static void note_error(mg_decision *d, uint32_t rule, uint32_t pc, int32_t col, sl_err e)
+{
+    d->nerrs_total++;
+    if (d->nerrs < MG_MAX_ERRORS)
+        d->errs[d->nerrs++] = (derr){ rule, pc, col, (uint8_t)e };
+}
+
+static void note_trace(mg_decision *d, uint32_t rule, int32_t col, uint8_t result)
+{
+    d->ntrace_total++;
+    if (d->ntrace < MG_TRACE_CAP)
+        d->trace[d->ntrace++] = (dtrace){ rule, col, result };
+}
+
+static vm_result run_code(run *r, uint32_t pc, uint32_t rule, int32_t col)
+{
+    sl_err e;
+    uint32_t epc;
+    r->d->cx.scratch_len = 0;
+    vm_result v = vm_run(&r->f, pc, &e, &epc);
+    if (v == VM_ERROR)
+        note_error(r->d, rule, epc, col, e);
+    return v;
+}
+
+/* Runs an entry's remaining `when` and `unless`. */
+static vm_result eval_entry(run *r, const vm_entry *en, int32_t col)
+{
+    mg_decision *d = r->d;
+    d->rules_evaluated++;
+    r->f.budget = r->budget;
+    vm_result v = VM_TRUE;
+    if (en->when_pc != VM_ALWAYS)
+        v = run_code(r, en->when_pc, en->rule, col);
+    if (v == VM_TRUE && en->unless_pc != VM_NO_CODE) {
+        vm_result u = run_code(r, en->unless_pc, en->rule, col);
+        v = u == VM_ERROR ? VM_ERROR : u == VM_TRUE ? VM_FALSE : VM_TRUE;
+    }
+    if (d->explain) {
+        bool decided_at_load = en->when_pc == VM_ALWAYS && en->unless_pc == VM_NO_CODE;
+        note_trace(d, en->rule, col, decided_at_load ? TRACE_STATIC : (uint8_t)v);
+    }
+    return v;
+}
+
+static inline void take_first(uint32_t *slot, uint32_t rule)
+{
+    if (rule < *slot)
+        *slot = rule;
+}
+
+/* Folds the entries of one range into state st. */
+static void eval_range(run *r, const vm_range *range, dstate *st, int32_t col)
+{
+    const vm_program *p = r->d->prog;
+    for (uint32_t k = range->first; k < range->first + range->n; k++) {
+        const vm_entry *en = &p->entries[k];
+        const vm_rule *rule = &p->rules[en->rule];
+        uint32_t i = en->rule;
+        bool dry = rule->dry_run;
+        if (rule->kind == RK_FORBID) {
+            if (!(i < st->would_forbid || (!dry && i < st->forbid)))
+                continue;
+            if (eval_entry(r, en, col) == VM_FALSE)
+                continue;                       /* true or error: applies */
+            if (!dry)
+                take_first(&st->forbid, i);
+            take_first(&st->would_forbid, i);
+        } else if (rule->kind == RK_PERMIT) {
+            bool denied = st->forbid != RULE_NONE && st->would_forbid != RULE_NONE;
+            if (denied || !(i < st->would_permit || (!dry && i < st->permit)))
+                continue;
+            if (eval_entry(r, en, col) != VM_TRUE)
+                continue;                       /* error: does not apply */
+            if (!dry)
+                take_first(&st->permit, i);
+            take_first(&st->would_permit, i);
+        } else {                                /* mask */
+            bool may = (st->permit != RULE_NONE && st->forbid == RULE_NONE) ||
+                       (st->would_permit != RULE_NONE && st->would_forbid == RULE_NONE);
+            if (!may || eval_entry(r, en, col) == VM_FALSE)
+                continue;
+            if (!dry && rule->mask > st->mask) {
+                st->mask = rule->mask;
+                st->mask_rule = i;
+            }
+            if (rule->mask > st->would_mask) {
+                st->would_mask = rule->mask;
+                st->would_mask_rule = i;
+            }
+        }
+    }
+}
+
+/* ==========================================================================
+ * Combining
+ * ========================================================================== */
+
+static bool allowed(const dstate *st) { return st->permit != RULE_NONE && st->forbid == RULE_NONE; }
+static bool would_allow(const dstate *st) { return st->would_permit != RULE_NONE && st->would_forbid == RULE_NONE; }
+
+static mg_effect combine(uint32_t n_allowed, uint32_t n)
+{
+    return n_allowed == n ? MG_ALLOW : n_allowed == 0 ? MG_DENY : MG_PARTIAL;
+}
+
+/* The deciding rule: the first applying forbid anywhere, else the first
+ * applying permit. */
+static uint32_t deciding_rule(const mg_decision *d, bool would)
+{
+    uint32_t forbid = would ? d->port.would_forbid : d->port.forbid;
+    uint32_t permit = would ? d->port.would_permit : d->port.permit;
+    for (uint32_t i = 0; i < d->ncols; i++) {
+        const dstate *st = &d->cols[i].st;
+        take_first(&forbid, would ? st->would_forbid : st->forbid);
+        take_first(&permit, would ? st->would_permit : st->permit);
+    }
+    return forbid != RULE_NONE ? forbid : permit;
+}
+
+static void finish(mg_decision *d)
+{
+    if (d->ncols == 0) {
+        d->effect = allowed(&d->port) ? MG_ALLOW : MG_DENY;
+        d->would_effect = would_allow(&d->port) ? MG_ALLOW : MG_DENY;
+    } else {
+        uint32_t a = 0, w = 0;
+        for (uint32_t i = 0; i < d->ncols; i++) {
+            a += allowed(&d->cols[i].st);
+            w += would_allow(&d->cols[i].st);
+        }
+        d->effect = combine(a, d->ncols);
+        d->would_effect = combine(w, d->ncols);
+    }
+    d->deciding = deciding_rule(d, false);
+    d->would_deciding = deciding_rule(d, true);
+}
+
+static void reset(mg_decision *d, const mg_request *req)
+{
+    d->port = (dstate){ RULE_NONE, RULE_NONE, RULE_NONE, RULE_NONE, 0, 0, RULE_NONE, RULE_NONE };
+    d->ncols = 0;
+    d->nerrs = d->nerrs_total = 0;
+    d->ntrace = d->ntrace_total = 0;
+    d->action = req->action;
+    d->port_id = req->port;
+    d->now_us = req->now_us;
+    d->audit_seq = -1;
+    d->cx.now_us = req->now_us;
+}
+
+static mg_status check_request(const vm_program *p, const mg_decision *d, const mg_request *req, mg_error *err)
+{
+    if (req->port < 0 || (uint32_t)req->port >= p->nports)
+        return mg_error_set(err, MG_EINVAL, NULL, 0, 0, "port id %d out of range", req->port);
+    if (req->action < 0 || (uint32_t)req->action >= p->nactions)
+        return mg_error_set(err, MG_EINVAL, NULL, 0, 0, "action id %d out of range", req->action);
+    const vm_port *vp = &p->ports[req->port];
+    if (req->columns && req->n_columns > d->cap_cols)
+        return mg_error_set(err, MG_EINVAL, NULL, 0, 0, "%zu columns requested; the widest port has %u",
+                            req->n_columns, d->cap_cols);
+    for (size_t i = 0; req->columns && i < req->n_columns; i++) {
+        int c = req->columns[i];
+        if (c < (int)vp->first_col || c >= (int)(vp->first_col + vp->ncols))
+            return mg_error_set(err, MG_EINVAL, NULL, 0, 0, "column id %d is not a column of port %d", c, req->port);
+    }
+    if ((req->subject && req->subject->a.prog != p) || (req->context && req->context->a.prog != p))
+        return mg_error_set(err, MG_EINVAL, NULL, 0, 0, "subject or context was resolved for another policy set");
+    return MG_OK;
+}
+
+mg_status mg_decide(const mg_policy_set *set, const mg_request *req, mg_decision *d, mg_error *err)
+{
+    if (!set || !req || !d || d->prog != set->prog)
+        return mg_error_set(err, MG_EINVAL, NULL, 0, 0, "decision scratch was made for another policy set");
+    const vm_program *p = set->prog;
+    mg_status s = check_request(p, d, req, err);
+    if (s)
+        return s;
+    reset(d, req);
+    run r = { .d = d };
+    r.f.prog = p;
+    r.f.subject = req->subject ? req->subject->a.slots : NULL;
+    r.f.context = req->context ? req->context->a.slots : NULL;
+    r.f.product = p->product_vals;
+    r.f.port = p->port_vals + (size_t)req->port * p->nslots[ROOT_PORT];
+    r.f.action = (sl_value){ .kind = SL_STRING };
+    r.f.action.u.s.sym = p->actions[req->action];
+    r.f.action.u.s.ptr = sl_intern_str(p->syms, p->actions[req->action], &r.f.action.u.s.len);
+    r.f.cx = &d->cx;
+    r.f.stack = d->stack;
+    r.budget = set->step_budget;
+    eval_range(&r, &p->port_index[(uint32_t)req->port * p->nactions + (uint32_t)req->action], &d->port, -1);
+
+    const vm_port *vp = &p->ports[req->port];
+    size_t n = req->columns ? req->n_columns : vp->ncols;
+    uint32_t nc = p->nslots[ROOT_COLUMN];
+    for (size_t i = 0; i < n; i++) {
+        int32_t c = req->columns ? req->columns[i] : (int32_t)(vp->first_col + i);
+        dcol *dc = &d->cols[d->ncols++];
+        dc->col = c;
+        dc->st = d->port;
+        r.f.column = p->col_vals + (size_t)c * nc;
+        eval_range(&r, &p->col_index[(uint32_t)c * p->nactions + (uint32_t)req->action], &dc->st, c);
+    }
+    finish(d);
+    return MG_OK;
+}
+
+/* ==========================================================================
+ * Results
+ * ========================================================================== */
+
+mg_effect mg_decision_effect(const mg_decision *d)
+{
+    return d ? d->effect : MG_DENY;
+}
+
+size_t mg_decision_column_count(const mg_decision *d)
+{
+    return d ? d->ncols : 0;
+}
+
+void mg_decision_column(const mg_decision *d, size_t i, int *column, mg_effect *effect, mg_mask *mask)
+{
+    bool ok = d && i < d->ncols;
+    const dstate *st = ok ? &d->cols[i].st : NULL;
+    bool allow = ok && allowed(st);
+    if (column)
+        *column = ok ? d->cols[i].col : -1;
+    if (effect)
+        *effect = allow ? MG_ALLOW : MG_DENY;
+    if (mask)
+        *mask = allow ? (mg_mask)st->mask : MG_MASK_NONE;
+}
+
+uint64_t mg_decision_rules_evaluated(const mg_decision *d)
+{
+    return d ? d->rules_evaluated : 0;
+}

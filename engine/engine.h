@@ -1,0 +1,111 @@
+/*
+ * engine.h — internal structures behind the public handles of meshgov.h:
+ * policy sets, subjects and contexts, decisions.
+ */
+#ifndef MG_ENGINE_ENGINE_H
+#define MG_ENGINE_ENGINE_H
+
+#include <stdatomic.h>
+#include "engine/program.h"
+
+#define MG_DEFAULT_BUDGET 10000u
+#define MG_SCRATCH_BYTES 4096u
+#define MG_MAX_ERRORS 8u      /* kept per decision; the rest are counted */
+#define MG_TRACE_CAP 1024u    /* explain steps kept per decision */
+#define RULE_NONE UINT32_MAX
+
+struct mg_policy_set {
+    atomic_int refs;
+    vm_program *prog;
+    sl_alloc_fn alloc;
+    void *ud;
+    uint32_t step_budget;
+    uint8_t mask_key[32];
+    char *sources;          /* JSON list of the files compiled, or NULL */
+};
+
+/* Attribute values of a subject or context, resolved to the set's slots.
+ * One allocation holds the header, the slots, set items and string bytes. */
+typedef struct mg_attrs {
+    const vm_program *prog;
+    sl_alloc_fn alloc;
+    void *ud;
+    size_t size;
+    char *raw_id;           /* subject: the "id" attribute, for the audit log */
+    sl_value *slots;
+} mg_attrs;
+struct mg_subject { mg_attrs a; };
+struct mg_context { mg_attrs a; };
+
+typedef struct dstate {
+    uint32_t forbid, permit;          /* enforced: first applying, or NONE */
+    uint32_t would_forbid, would_permit;  /* with dry_run policies enforced */
+    uint8_t mask, would_mask;
+    uint32_t mask_rule, would_mask_rule;
+} dstate;
+
+typedef struct dcol {
+    int32_t col;
+    dstate st;
+} dcol;
+
+typedef struct derr {
+    uint32_t rule;
+    uint32_t pc;
+    int32_t col;            /* -1: product or port level */
+    uint8_t err;            /* sl_err */
+} derr;
+
+enum { TRACE_FALSE, TRACE_TRUE, TRACE_ERROR, TRACE_STATIC };
+typedef struct dtrace {
+    uint32_t rule;
+    int32_t col;
+    uint8_t result;
+} dtrace;
+
+struct mg_decision {
+    const vm_program *prog;
+    sl_alloc_fn alloc;
+    void *ud;
+    sl_ctx cx;
+    char *scratch;
+    sl_value *stack;
+    uint32_t stack_cap;
+    dcol *cols;
+    uint32_t cap_cols, ncols;
+    dstate port;            /* product- and port-level result */
+    mg_effect effect, would_effect;
+    uint32_t deciding, would_deciding;  /* rule index or NONE */
+    derr errs[MG_MAX_ERRORS];
+    uint32_t nerrs, nerrs_total;
+    bool explain;
+    dtrace *trace;
+    uint32_t ntrace, ntrace_total;
+    uint64_t rules_evaluated;   /* since creation: conditions run */
+    int action, port_id;
+    int64_t now_us;
+    int64_t audit_seq;      /* -1: not recorded */
+};
+
+/* Allocation helpers with the set's allocator. */
+void *mg__alloc(sl_alloc_fn alloc, void *ud, size_t n);
+void mg__free(sl_alloc_fn alloc, void *ud, void *p, size_t n);
+void *mg__default_alloc(void *ud, void *ptr, size_t osize, size_t nsize);
+
+/* The engine's settings, for the loaders. */
+sl_alloc_fn mg__engine_alloc(const mg_engine *e, void **ud);
+uint32_t mg__engine_budget(const mg_engine *e);
+const uint8_t *mg__engine_mask_key(const mg_engine *e);
+
+/* Wraps a program in a policy set (takes ownership of prog). */
+mg_status mg__policy_set_new(vm_program *prog, sl_alloc_fn alloc, void *ud,
+                             uint32_t budget, const uint8_t *mask_key,
+                             mg_policy_set **out);
+
+/* Resolves a JSON object (jansson json_t*) to attribute slots of root. */
+mg_status mg__attrs_from_json(const mg_policy_set *set, int root,
+                              const void *json_obj, const char *what,
+                              mg_attrs **out, mg_error *err);
+void mg__attrs_free(mg_attrs *a);
+
+#endif

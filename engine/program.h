@@ -1,0 +1,197 @@
+/*
+ * program.h — a compiled policy set: bytecode, constants, rules, the
+ * product's resources with their attribute values, and the rule index.
+ *
+ * A program is built by the compiler (compile.c) or read from a bundle
+ * (bundle.c), then frozen: from then on it is only read, by any number of
+ * threads. Everything it points to is owned by it and freed by
+ * prog_free(). Strings are interned in `syms`; a string value's ptr points
+ * into the intern table, so every string the program holds has sym != 0.
+ */
+#ifndef MG_ENGINE_PROGRAM_H
+#define MG_ENGINE_PROGRAM_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include "meshgov.h"
+#include "stdlib/stdlib.h"
+#include "stdlib/error.h"
+
+/* A growable string (or byte buffer) through a given allocator; `failed`
+ * sticks once an allocation fails. */
+typedef struct strbuf {
+    char *s;
+    size_t len, cap;
+    bool failed;
+    sl_alloc_fn alloc;
+    void *ud;
+} strbuf;
+
+enum {
+#define OP(name, bytes, effect, synopsis) OP_##name,
+#include "engine/opcodes.h"
+#undef OP
+    OP__COUNT
+};
+
+/* Roots of attribute paths that have slots. */
+enum { ROOT_SUBJECT, ROOT_CONTEXT, ROOT_PRODUCT, ROOT_PORT, ROOT_COLUMN, ROOT_SLOTTED };
+
+#define VM_NO_CODE UINT32_MAX   /* no `when` / `unless` */
+#define VM_ALWAYS (UINT32_MAX - 1) /* `when` statically true */
+#define VM_MAX_ACTIONS 64
+#define VM_BUILTIN_ACTIONS 3    /* read, write, delete */
+
+/* Rule kinds, targets, masks, disposals: the values of policy/ast.h. */
+enum { RK_PERMIT, RK_FORBID, RK_MASK, RK_RETAIN, RK_HOLD, RK_ENCRYPT, RK_FORGET };
+enum { TG_PRODUCT, TG_PORT, TG_COLUMN, TG_SUBJECT };
+
+typedef struct vm_policy {
+    uint32_t name;         /* sym */
+    int64_t version;
+    bool global;
+    bool dry_run;          /* effective mode (an `adopts` entry may set it) */
+    uint32_t file;         /* sym */
+    uint32_t first_rule, nrules;
+} vm_policy;
+
+typedef struct vm_rule {
+    uint8_t kind, target, mask, disposal, encryption;
+    bool dry_run, global;
+    uint64_t actions;      /* bit per action id */
+    uint32_t policy;       /* index in policies */
+    uint32_t ordinal;
+    uint32_t id;           /* sym of "<policy>@<version>#<ordinal>" */
+    uint32_t line, col;
+    uint32_t when_pc, unless_pc;  /* VM_NO_CODE when absent */
+    uint32_t conj_first, nconj;   /* `when` conjuncts: pcs in conj_pcs */
+    uint32_t conj_static;  /* leading conjuncts that read only the manifest */
+    bool unless_static;    /* `unless` reads only the manifest */
+    int64_t period_us;     /* retain `for`, forget `within`; -1 none */
+    uint32_t time_col;     /* sym of the retain time column, 0 none */
+} vm_rule;
+
+/* One rule as it applies to one resource, its conditions specialized: the
+ * parts that read only the manifest were decided at load. */
+typedef struct vm_entry {
+    uint32_t rule;
+    uint32_t when_pc;      /* VM_ALWAYS: applies with no evaluation */
+    uint32_t unless_pc;    /* VM_NO_CODE: none */
+} vm_entry;
+
+typedef struct vm_range { uint32_t first, n; } vm_range;
+
+typedef struct vm_port {
+    uint32_t name;         /* sym */
+    uint32_t first_col, ncols;   /* columns in cols[] */
+} vm_port;
+
+typedef struct vm_program {
+    sl_alloc_fn alloc;
+    void *ud;
+    atomic_int refs;
+
+    uint8_t *code;
+    uint32_t code_len;
+    sl_value *consts;
+    uint32_t nconsts;
+    sl_value *items;       /* elements of every set: constants and resources */
+    uint32_t nitems;
+    sl_intern *syms;
+    sl_regex **regexes;
+    uint32_t *regex_src;   /* sym of each pattern */
+    uint32_t nregexes;
+
+    vm_policy *policies;
+    uint32_t npolicies;
+    vm_rule *rules;        /* sorted: global first, then policy name, ordinal */
+    uint32_t nrules;
+    uint32_t *conj_pcs;
+    uint32_t nconj_pcs;
+
+    /* Attribute slots per root: the path (sym) and, with a schema, its
+     * declared type (kind SL_ANY when untyped). */
+    uint32_t *slot_path[ROOT_SLOTTED];
+    sl_type *slot_type[ROOT_SLOTTED];
+    uint32_t nslots[ROOT_SLOTTED];
+
+    uint32_t actions[VM_MAX_ACTIONS];   /* syms; 0..2 read, write, delete */
+    uint32_t nactions;
+
+    /* The product's resources and their attribute values. */
+    uint32_t product_uri;  /* sym */
+    sl_value *product_vals;            /* [nslots[ROOT_PRODUCT]] */
+    vm_port *ports;
+    uint32_t nports;
+    sl_value *port_vals;               /* [nports][nslots[ROOT_PORT]] */
+    uint32_t *col_names;               /* sym per column */
+    uint32_t ncols;
+    sl_value *col_vals;                /* [ncols][nslots[ROOT_COLUMN]] */
+    uint32_t max_cols;                 /* widest port */
+
+    /* Rule index: access rules that can apply, in priority order.
+     * port_index[port * nactions + action]: product- and port-level rules;
+     * col_index[col * nactions + action]: column-level rules and masks. */
+    vm_entry *entries;
+    uint32_t nentries;
+    vm_range *port_index;
+    vm_range *col_index;
+
+    /* Source place of each expression's instructions, sorted by pc. */
+    struct vm_line { uint32_t pc, line, col; } *lines;
+    uint32_t nlines;
+
+    uint32_t max_stack;
+    char digest[65];
+} vm_program;
+
+/* Operand sizes and names of the opcodes. */
+extern const uint8_t vm_op_bytes[OP__COUNT];
+extern const char *const vm_op_names[OP__COUNT];
+
+void prog_free(vm_program *p);
+/* Resolves string and set pointers once the arrays stop moving, and sorts
+ * every set. Called by the compiler and the bundle reader. */
+void prog_freeze(vm_program *p);
+/* Computes p->digest: SHA-256 of the canonical serialized form. */
+bool prog_digest(vm_program *p);
+/* Appends the canonical serialized form (bundle.c) to b. */
+bool prog_serialize(const vm_program *p, strbuf *b);
+/* Allocation through the program's allocator. */
+void *prog_alloc(const vm_program *p, size_t n);
+void prog_dealloc(const vm_program *p, void *ptr, size_t n);
+
+/* ---- VM ------------------------------------------------------------------ */
+
+/* Everything one evaluation reads. */
+typedef struct vm_frame {
+    const vm_program *prog;
+    const sl_value *subject;   /* [nslots[ROOT_SUBJECT]], or NULL */
+    const sl_value *context;
+    const sl_value *product;
+    const sl_value *port;
+    const sl_value *column;    /* NULL outside column rules */
+    sl_value action;
+    sl_ctx *cx;
+    sl_value *stack;           /* [prog->max_stack] */
+    uint32_t budget;           /* steps left */
+} vm_frame;
+
+typedef enum vm_result { VM_FALSE = 0, VM_TRUE = 1, VM_ERROR = 2 } vm_result;
+
+/* Runs the code at pc to its RET. On VM_ERROR, *err holds the cause and
+ * *err_pc the instruction that raised it. */
+vm_result vm_run(vm_frame *f, uint32_t pc, sl_err *err, uint32_t *err_pc);
+
+/* Where the instruction at pc came from, for error messages: line:col. */
+bool prog_locate(const vm_program *p, uint32_t pc, uint32_t *line, uint32_t *col);
+
+/* Writes a disassembly of every rule into out. */
+void sb_init(strbuf *b, sl_alloc_fn alloc, void *ud);
+void sb_printf(strbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void sb_free(strbuf *b);
+void sb_append(strbuf *b, const void *data, size_t n);
+void vm_disasm(const vm_program *p, strbuf *out);
+
+#endif
