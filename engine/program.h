@@ -158,6 +158,10 @@ void prog_freeze(vm_program *p);
 bool prog_digest(vm_program *p);
 /* Appends the canonical serialized form (bundle.c) to b. */
 bool prog_serialize(const vm_program *p, strbuf *b);
+/* Reads a serialized program from data, checking every field and verifying
+ * the code; *used is the number of bytes it took. */
+mg_status prog_deserialize(const void *data, size_t len, sl_alloc_fn alloc, void *ud,
+                           size_t *used, vm_program **out, mg_error *err);
 /* Allocation through the program's allocator. */
 void *prog_alloc(const vm_program *p, size_t n);
 void prog_dealloc(const vm_program *p, void *ptr, size_t n);

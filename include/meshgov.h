@@ -166,6 +166,21 @@ const char *mg_policy_set_digest(const mg_policy_set *set);
 mg_status mg_policy_set_disasm(const mg_policy_set *set, char **out,
                                mg_error *err);
 
+/* Serializes the compiled set as a bundle in a new buffer (*out, *len) that
+ * the caller frees with mg_free(). With secret_key (a 64-byte Ed25519
+ * secret key, libsodium layout), the bundle carries its signature. The
+ * bundle's content address is mg_policy_set_digest(). */
+mg_status mg_bundle_write(const mg_policy_set *set, const uint8_t *secret_key,
+                          char **out, size_t *len, mg_error *err);
+
+/* Loads a bundle written by mg_bundle_write, checking every field and the
+ * bytecode before use. With trust_pk (32-byte Ed25519 public key), an
+ * unsigned bundle or one not signed by that key is refused (MG_ECRYPTO).
+ * The front end is not needed: this runs compiled bytecode as it is. */
+mg_status mg_bundle_load(mg_engine *e, const void *data, size_t len,
+                         const uint8_t *trust_pk, mg_policy_set **out,
+                         mg_error *err);
+
 /* Frees memory returned by meshgov with "frees with mg_free()". */
 void mg_free(void *p);
 
