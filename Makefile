@@ -55,7 +55,7 @@ PROGS := $(BUILD)/meshgov $(BUILD)/policy-check
 # Test suites: tests/<module>/*.c -> one Criterion binary per module, linked
 # against only the layers that module may depend on.
 TEST_MODULES := $(notdir $(patsubst %/,%,$(dir $(wildcard tests/*/*.c))))
-TEST_MODULES := $(sort $(TEST_MODULES))
+TEST_MODULES := $(filter-out tools,$(sort $(TEST_MODULES)))
 TEST_BINS    := $(addprefix $(BUILD)/tests/test-,$(TEST_MODULES))
 objs_stdlib  := $(STDLIB_OBJ)
 objs_policy  := $(POLICY_OBJ) $(STDLIB_OBJ)
@@ -64,6 +64,8 @@ objs_engine  := $(LIB_OBJ)
 objs_vm      := $(ENGINE_VM_OBJ) $(STDLIB_OBJ) $(AUDIT_OBJ)
 objs_cli     := $(LIB_OBJ)
 objs_manifest := $(BUILD)/engine/manifest.o $(STDLIB_OBJ)
+objs_noalloc := $(LIB_OBJ)
+TEST_LDFLAGS_noalloc := -Wl,--wrap=malloc -Wl,--wrap=calloc -Wl,--wrap=realloc
 
 .PHONY: all deps test check bench fuzz demo install uninstall clean
 all: $(LIBA) $(LIBSO) $(PROGS) $(BUILD)/meshgov.pc
@@ -122,9 +124,17 @@ $(BUILD)/meshgov.pc: Makefile
 $(BUILD)/tests/test-%: $$(call obj,$$(wildcard tests/%/*.c)) $$(objs_$$*) | $(DEPS_STAMP)
 	$(CC) $(CFLAGS) -o $@ $^ $(TEST_LIBS) $(LIBS) $(TEST_LDFLAGS_$*)
 
-test: $(TEST_BINS) $(PROGS)
+# The bytecode-only suite decides from a bundle made by the full library.
+$(BUILD)/tests/mkbundle: tests/tools/mkbundle.c $(LIBA) | $(DEPS_STAMP)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LIBS)
+VM_BUNDLE := $(BUILD)/tests/vm-sample.mgb
+$(VM_BUNDLE): $(BUILD)/tests/mkbundle tests/vm/data/product.yaml tests/vm/data/sample.policy
+	$(BUILD)/tests/mkbundle $@ tests/vm/data/product.yaml tests/vm/data/sample.policy
+
+test: $(TEST_BINS) $(PROGS) $(VM_BUNDLE)
 	@fail=0; for t in $(TEST_BINS); do \
-	  echo "== $$t"; $$t --jobs 2 || fail=1; \
+	  echo "== $$t"; MG_TEST_BUNDLE=$(VM_BUNDLE) $$t --jobs 2 || fail=1; \
 	done; \
 	if [ -f tests/cli/run.sh ]; then sh tests/cli/run.sh $(BUILD) || fail=1; fi; \
 	exit $$fail
