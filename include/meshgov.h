@@ -276,6 +276,64 @@ mg_status mg_decide_json(const mg_policy_set *set, const char *json,
                          mg_error *err);
 
 /* ======================================================================
+ * Retention, encryption and forget rules
+ * ======================================================================
+ * These evaluate the non-access rules of a set for one port (or column) of
+ * its product. Their conditions read the manifest and the clock; a rule that
+ * reads subject or context attributes sees them missing. An error in a
+ * condition is returned as MG_EEVAL with the rule's location in err: the
+ * caller skips the port and fails the run (DESIGN.md, fail closed). */
+
+typedef enum mg_disposal {
+    MG_KEEP = 0,
+    MG_DELETE = 1,
+    MG_ANONYMIZE = 2,
+    MG_ARCHIVE = 3     /* tie order for equal due times: archive > anonymize > delete */
+} mg_disposal;
+
+/* The retention verdict for one row (column < 0) or one column value of a
+ * port, given the row's time columns by name (e.g. "event_time",
+ * "processing_time"). */
+typedef struct mg_retention {
+    mg_disposal disposal;   /* what to do now: MG_KEEP until due, or if held */
+    mg_disposal at_due;     /* what falls due at due_us (MG_KEEP: no rule) */
+    int64_t due_us;         /* latest due time of the applying rules */
+    bool held;              /* a `hold` applies: nothing may change */
+    char rule[128];         /* id of the deciding retain rule, or "" */
+    char hold_rule[128];    /* id of the applying hold, or "" */
+} mg_retention;
+
+mg_status mg_retention_verdict(const mg_policy_set *set, int port, int column,
+                               const char *const *time_names,
+                               const int64_t *times, size_t ntimes,
+                               int64_t now_us, mg_retention *out,
+                               mg_error *err);
+
+/* Whether a hold applies to the port (hold on product or port). */
+mg_status mg_hold_applies(const mg_policy_set *set, int port, int64_t now_us,
+                          bool *held, mg_error *err);
+
+/* Encryption that `require encryption` rules demand of a port (column < 0)
+ * or of one of its columns. */
+mg_status mg_encryption_required(const mg_policy_set *set, int port,
+                                 int column, int64_t now_us, bool *at_rest,
+                                 bool *in_transit, mg_error *err);
+
+/* The forget plan of a port: whether any `forget` rule covers it, what it
+ * does (delete beats anonymize) and the deadline (the earliest `within`;
+ * -1 when none is given). */
+typedef struct mg_forget_plan {
+    bool covered;
+    mg_disposal disposal;   /* MG_DELETE or MG_ANONYMIZE */
+    int64_t within_us;      /* -1: no deadline */
+    char rule[128];
+} mg_forget_plan;
+
+mg_status mg_forget_plan_of(const mg_policy_set *set, int port,
+                            int64_t now_us, mg_forget_plan *out,
+                            mg_error *err);
+
+/* ======================================================================
  * Audit log — see the section below (audit/)
  * ====================================================================== */
 
