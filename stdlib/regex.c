@@ -124,9 +124,12 @@ sl_regex *sl_regex_compile(const char *pat, size_t len, sl_alloc_fn alloc,
     re->code = compile(&re->mem, pat, len, &code, &off);
     if (!re->code) {
         PCRE2_UCHAR msg[256];
-        if (pcre2_get_error_message(code, msg, sizeof msg) < 0)
+        bool oom = code == PCRE2_ERROR_NOMEMORY || code == PCRE2_ERROR_HEAP_FAILED;
+        if (oom)
+            snprintf((char *)msg, sizeof msg, "out of memory");
+        else if (pcre2_get_error_message(code, msg, sizeof msg) < 0)
             snprintf((char *)msg, sizeof msg, "pcre2 error %d", code);
-        set_why(why, cap, (const char *)msg, off, code != PCRE2_ERROR_NOMEMORY);
+        set_why(why, cap, (const char *)msg, off, !oom);
         if (err_offset)
             *err_offset = off;
         alloc(ud, re, sizeof *re, 0);
