@@ -53,8 +53,8 @@ bool sl_parse_duration(const char *s, size_t len, int64_t *us,
 /* Formats us as RFC 3339 UTC ("2026-01-01T00:00:00Z", with .ffffff when the
  * microseconds are not zero) into buf (>= 32 bytes). */
 void sl_format_timestamp(int64_t us, char *buf, size_t cap);
-/* Formats a duration in the largest exact unit ("30d", "90m", "1500000us"
- * is never produced: falls back to seconds or "Nus"). */
+/* Formats a duration in the largest exact unit among y d h m s ("30d",
+ * "90m"), else as microseconds ("1500000us"). */
 void sl_format_duration(int64_t us, char *buf, size_t cap);
 
 /* ---- operators ----------------------------------------------------------- */
