@@ -27,6 +27,7 @@ typedef struct mf_loc {
 typedef struct mf_strs {
     char **v;
     size_t n;
+    mf_loc *locs;        /* where each item was; n entries (NULL if n == 0) */
 } mf_strs;
 
 /* A scalar or list from a free-form `attributes:` map. */
@@ -57,11 +58,16 @@ typedef struct mf_port {
     bool enc_at_rest, enc_in_transit;
     /* input ports: the upstream product URI and its output port */
     char *from_product, *from_port;
+    mf_loc from_loc;     /* where `from:` was (input ports) */
     char *table;         /* SQLite table holding the port's rows, or NULL */
     mf_column *columns;
     size_t ncolumns;
     mf_attr *attrs;
     size_t nattrs;
+    /* `slo:` entries, kept as written (kind SL_STRING, str = the scalar);
+     * informative only, nothing enforces them. */
+    mf_attr *slos;
+    size_t nslos;
     mf_loc loc;
 } mf_port;
 
@@ -93,6 +99,7 @@ typedef struct mf_product {
     size_t nports;
     char *dir;           /* directory of product.yaml */
     char *path;          /* path of product.yaml */
+    mf_loc uri_loc;      /* where `uri:` was */
     mf_loc loc;
 } mf_product;
 
@@ -105,6 +112,7 @@ typedef struct mf_global {
     mf_lifecycle lifecycle;
     int64_t grace_until_us;  /* MF_GRACE: deadline; else 0 */
     char *file;          /* source file, resolved */
+    mf_loc file_loc;     /* where `file:` was, else the entry */
     mf_loc loc;
 } mf_global;
 
@@ -118,6 +126,7 @@ typedef struct mf_schema_attr {
 typedef struct mf_mesh {
     char *name;
     char *dir;           /* mesh directory */
+    char *path;          /* path of mesh.yaml (the name given to mf_mesh_parse) */
     char *global_dir;    /* global policy directory, resolved */
     mf_global *globals;
     size_t nglobals;
@@ -133,12 +142,23 @@ typedef struct mf_mesh {
     size_t nproducts;
 } mf_mesh;
 
+/* Limits on one manifest file. A manifest needs none of YAML's anchors,
+ * aliases or tags; they are rejected, which also rules out alias bombs. */
+#define MF_MAX_FILE  (8u << 20)   /* bytes; larger is MG_ELIMIT */
+#define MF_MAX_NODES 100000       /* YAML nodes per file; more is MG_ELIMIT */
+#define MF_MAX_DEPTH 64           /* nesting of YAML collections; deeper is MG_ELIMIT */
+
 /* Loads mesh_dir/mesh.yaml and every domains/<d>/<p>/product.yaml.
  * On error returns MG_EMANIFEST (or MG_EIO / MG_ENOMEM) with err located at
  * the node. *out is NULL on failure. */
 mg_status mf_mesh_load(const char *mesh_dir, mf_mesh **out, mg_error *err);
 
-/* Parses one product manifest from memory (for tests and mg_compile). */
+/* Parses one product manifest from memory (for tests and mg_compile).
+ * `name` is the file name used in errors and locations; the product's dir
+ * is its directory ("." when it has none), and `policies`, `tests` and
+ * `database` are resolved against it. Nothing is read from disk, so
+ * cross-file checks (dangling input ports, missing policy files) are only
+ * made by mf_mesh_load. *out is NULL on failure; free with mf_product_free. */
 mg_status mf_product_parse(const char *name, const char *text, size_t len,
                            mf_product **out, mg_error *err);
 /* Parses mesh.yaml from memory without loading products. */
