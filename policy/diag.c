@@ -127,13 +127,39 @@ static const char *sev_color(diag_severity s)
     return s == DIAG_ERROR ? "\033[1;31m" : s == DIAG_WARNING ? "\033[1;35m" : "\033[1;36m";
 }
 
+uint32_t policy_utf8_len(const unsigned char *s, size_t n)
+{
+    unsigned char c = s[0];
+    uint32_t len = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
+    if (len == 0 || len > n)
+        return 0;
+    for (uint32_t i = 1; i < len; i++)
+        if ((s[i] & 0xC0) != 0x80)
+            return 0;
+    uint32_t v = len == 1 ? c : len == 2 ? (c & 0x1Fu) : len == 3 ? (c & 0x0Fu) : (c & 0x07u);
+    for (uint32_t i = 1; i < len; i++)
+        v = (v << 6) | (s[i] & 0x3Fu);
+    static const uint32_t min[5] = { 0, 0, 0x80, 0x800, 0x10000 };
+    if (v < min[len] || v > 0x10FFFF || (v >= 0xD800 && v <= 0xDFFF))
+        return 0;   /* overlong, out of range, or a surrogate */
+    return len;
+}
+
 /* Bytes that cannot be shown as they are (control characters other than
- * tab, a NUL, invalid UTF-8 already reported) are shown as `?`. */
+ * tab, a NUL, invalid UTF-8 already reported) are shown as `?`, so the
+ * rendered text is always valid UTF-8. */
 static void put_line(buf *b, const char *s, size_t n)
 {
-    for (size_t i = 0; i < n; i++) {
-        char c = s[i];
-        put(b, (unsigned char)c < 0x20 && c != '\t' ? "?" : &s[i], 1);
+    for (size_t i = 0; i < n;) {
+        unsigned char c = (unsigned char)s[i];
+        uint32_t k = c ? policy_utf8_len((const unsigned char *)s + i, n - i) : 0;
+        if (k == 0 || (c < 0x20 && c != '\t')) {
+            put(b, "?", 1);
+            i++;
+        } else {
+            put(b, s + i, k);
+            i += k;
+        }
     }
 }
 
@@ -169,8 +195,10 @@ static void render_excerpt(buf *b, const diag *g, bool color)
     uint32_t n = g->span.len;
     if (at + n > end)
         n = end > at ? end - at : 1;
-    if (n == 0)
-        n = 1;
+    uint32_t chars = 0;          /* one mark per character, not per byte */
+    for (uint32_t i = at; i < at + n && i < end; i++)
+        chars += ((unsigned char)g->src[i] & 0xC0) != 0x80;
+    n = chars ? chars : 1;
     if (color)
         puts_(b, "\033[1;32m");
     puts_(b, "^");

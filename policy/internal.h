@@ -25,4 +25,8 @@ const char *check_suggest(const char *word, size_t len,
 size_t check_distance(const char *a, size_t n, const char *b, size_t m,
                       size_t limit);
 
+/* Length of the valid UTF-8 sequence at s (n bytes left), or 0 if it is
+ * not one (truncated, overlong, a surrogate, beyond U+10FFFF). */
+uint32_t policy_utf8_len(const unsigned char *s, size_t n);
+
 #endif

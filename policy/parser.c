@@ -768,6 +768,8 @@ static bool forget_rule(parser *p, ast_rule *r)
     return disposal(p, r, false) && expect(p, TOK_ON, NULL) && target(p, r, false, true, false);
 }
 
+static bool at_header(const parser *p);
+
 /* cond -> [ "when" expr ] [ "unless" expr ] */
 static bool conditions(parser *p, ast_rule *r)
 {
@@ -800,7 +802,9 @@ static bool rule(parser *p, ast_rule *r)
     if (check(p, TOK_RBRACE) || check(p, TOK_EOF) || is_rule_start(p->cur.kind))
         return true;
     const char *hint = NULL;
-    if (check(p, TOK_WHEN) && r->unless)
+    if (at_header(p))
+        hint = "header items come before the rules";
+    else if (check(p, TOK_WHEN) && r->unless)
         hint = "write `when` before `unless`";
     else if (check(p, TOK_WHEN) || check(p, TOK_UNLESS))
         hint = "a rule takes at most one `when` and one `unless`; join conditions with `and`";
@@ -921,7 +925,8 @@ static void not_a_rule(parser *p, bool any_rule)
     if (s)
         snprintf(hint, sizeof hint, "did you mean `%s`?", s);
     expected(p, any_rule ? "a rule or `}`" : "a header item, a rule or `}`",
-             is_header ? "header items come before the rules" : s ? hint : NULL);
+             is_header ? "header items come before the rules" : s ? hint
+             : "a rule starts with permit, forbid, mask, retain, hold, require or forget");
 }
 
 static bool push_rule(parser *p, vec *rules, const ast_rule *r)
@@ -988,32 +993,13 @@ static bool policy(parser *p, ast_policy *pol, const char *file)
  * Files
  * ========================================================================== */
 
-/* Length of the valid UTF-8 sequence at s (n bytes left), or 0. */
-static uint32_t utf8_len(const unsigned char *s, size_t n)
-{
-    unsigned char c = s[0];
-    uint32_t len = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
-    if (len == 0 || len > n)
-        return 0;
-    for (uint32_t i = 1; i < len; i++)
-        if ((s[i] & 0xC0) != 0x80)
-            return 0;
-    uint32_t v = len == 1 ? c : len == 2 ? (c & 0x1Fu) : len == 3 ? (c & 0x0Fu) : (c & 0x07u);
-    for (uint32_t i = 1; i < len; i++)
-        v = (v << 6) | (s[i] & 0x3Fu);
-    static const uint32_t min[5] = { 0, 0, 0x80, 0x800, 0x10000 };
-    if (v < min[len] || v > 0x10FFFF || (v >= 0xD800 && v <= 0xDFFF))
-        return 0;   /* overlong, out of range, or a surrogate */
-    return len;
-}
-
 /* Finds the first NUL byte or invalid UTF-8 sequence and reports it. */
 static bool check_encoding(parser *p)
 {
     const unsigned char *s = (const unsigned char *)p->src;
     uint32_t line = 1, line_start = 0;
     for (uint32_t i = 0; i < p->src_len;) {
-        uint32_t n = s[i] ? utf8_len(s + i, p->src_len - i) : 0;
+        uint32_t n = s[i] ? policy_utf8_len(s + i, p->src_len - i) : 0;
         if (n == 0) {
             ast_span sp = { line, i - line_start + 1, i, 1 };
             if (s[i] == 0)
