@@ -148,9 +148,14 @@ typedef struct mf_mesh {
 #define MF_MAX_NODES 100000       /* YAML nodes per file; more is MG_ELIMIT */
 #define MF_MAX_DEPTH 64           /* nesting of YAML collections; deeper is MG_ELIMIT */
 
-/* Loads mesh_dir/mesh.yaml and every domains/<d>/<p>/product.yaml.
- * On error returns MG_EMANIFEST (or MG_EIO / MG_ENOMEM) with err located at
- * the node. *out is NULL on failure. */
+/* Loads mesh_dir/mesh.yaml and every domains/<d>/<p>/product.yaml (sorted
+ * by domain, then product directory), then checks what spans files: global
+ * policy files exist, each product is unique and sits in
+ * domains/<domain>/<name>/, adopts name catalogue policies at published
+ * versions, local policy and test files exist, input ports read existing
+ * output ports. On error returns MG_EMANIFEST (or MG_EIO naming the file,
+ * MG_ELIMIT, MG_ENOMEM) with err located at the node. *out is NULL on
+ * failure; free with mf_mesh_free. Format: docs/manifest.md. */
 mg_status mf_mesh_load(const char *mesh_dir, mf_mesh **out, mg_error *err);
 
 /* Parses one product manifest from memory (for tests and mg_compile).
