@@ -531,17 +531,45 @@ static bool need(ld *L, const yaml_node_t *map, const yaml_node_t *v, const char
     return v || fail(L, map, "missing required field `%s` in %s", key, what);
 }
 
+typedef struct key_ref {
+    const char *s;
+    size_t i;                /* position in the mapping */
+} key_ref;
+
+static int cmp_key_ref(const void *a, const void *b)
+{
+    const key_ref *x = a, *y = b;
+    int c = strcmp(x->s, y->s);
+    return c ? c : (x->i > y->i) - (x->i < y->i);
+}
+
 /* Duplicate keys are an error wherever the keys are free (attributes, slo,
- * schema): libyaml accepts them silently. */
+ * schema): libyaml accepts them silently. Sorting keeps a map of many keys
+ * from taking quadratic time; the repeat reported is the first in the file.
+ * Non-scalar keys are left to the caller's type check. */
 static bool unique_keys(ld *L, const yaml_node_t *map, const char *what)
 {
-    for (yaml_node_pair_t *a = map->data.mapping.pairs.start; a < map->data.mapping.pairs.top; a++)
-        for (yaml_node_pair_t *b = map->data.mapping.pairs.start; b < a; b++) {
-            yaml_node_t *ka = node_at(L, a->key), *kb = node_at(L, b->key);
-            if (ka->type == YAML_SCALAR_NODE && kb->type == YAML_SCALAR_NODE && !strcmp(sval(ka), sval(kb)))
-                return fail(L, ka, "duplicate key `%s` in %s", sval(ka), what);
-        }
-    return true;
+    size_t n = (size_t)(map->data.mapping.pairs.top - map->data.mapping.pairs.start), k = 0;
+    if (n < 2)
+        return true;
+    key_ref *refs = malloc(n * sizeof *refs);
+    if (!refs)
+        return oom(L);
+    for (size_t i = 0; i < n; i++) {
+        yaml_node_t *key = node_at(L, map->data.mapping.pairs.start[i].key);
+        if (key->type == YAML_SCALAR_NODE)
+            refs[k++] = (key_ref){ sval(key), i };
+    }
+    qsort(refs, k, sizeof *refs, cmp_key_ref);
+    size_t first = n;
+    for (size_t i = 1; i < k; i++)
+        if (!strcmp(refs[i].s, refs[i - 1].s) && refs[i].i < first)
+            first = refs[i].i;
+    free(refs);
+    if (first == n)
+        return true;
+    yaml_node_t *key = node_at(L, map->data.mapping.pairs.start[first].key);
+    return fail(L, key, "duplicate key `%s` in %s", sval(key), what);
 }
 
 /* ==========================================================================

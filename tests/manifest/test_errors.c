@@ -373,3 +373,29 @@ Test(errors, no_error_record_is_fine)
     cr_assert_eq(mf_product_parse("p.yaml", "uri: 1", 6, &p, NULL), MG_EMANIFEST);
     cr_assert_null(p);
 }
+
+Test(errors, duplicate_free_keys_report_the_first_repeat)
+{
+    expect_error(false, PRODUCT_HEAD "attributes: { b: 1, a: 1, c: 1, a: 2, b: 2 }\n",
+                 MG_EMANIFEST, "duplicate key `a` in attributes", 4, 33);
+    expect_error(true, "mesh: m\nschema:\n  subject: { id: string, roles: set<string>, id: int }\n",
+                 MG_EMANIFEST, "duplicate key `id` in subject", 3, 46);
+}
+
+Test(errors, many_free_keys_are_fast)
+{
+    size_t n = 30000, cap = n * 16 + 256, k = 0;
+    char *text = malloc(cap);
+    cr_assert_not_null(text);
+    k += (size_t)snprintf(text, cap, "%s", PRODUCT_HEAD "attributes:\n");
+    for (size_t i = 0; i < n; i++)
+        k += (size_t)snprintf(text + k, cap - k, "  k%zu: %zu\n", i, i);
+    k += (size_t)snprintf(text + k, cap - k, "  k7: 0\n");
+    mf_product *p;
+    mg_error err = { 0 };
+    cr_assert_eq(mf_product_parse("p.yaml", text, k, &p, &err), MG_EMANIFEST);
+    cr_assert_str_eq(err.message, "duplicate key `k7` in attributes");
+    cr_assert_eq(err.line, 4 + (int)n + 1);
+    mg_error_clear(&err);
+    free(text);
+}

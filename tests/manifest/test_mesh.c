@@ -329,3 +329,29 @@ Test(sample, other_products)
     cr_assert_eq(clicks->policies.n, 2);
     cr_assert_null(mf_mesh_product(sample, "dp://web/nope"));
 }
+
+Test(mesh, duplicate_product)
+{
+    expect_load_error(DATA "duplicate", MG_EMANIFEST,
+                      "product `dp://a/x` is declared twice (also in " DATA "duplicate/domains/a/x/product.yaml)",
+                      DATA "duplicate/domains/a/y/product.yaml", 2, 6);
+}
+
+Test(mesh, missing_policy_test_file)
+{
+    expect_load_error(DATA "missing_test", MG_EMANIFEST,
+                      "policy test file `" DATA "missing_test/domains/a/x/tests/x.yaml` not found",
+                      DATA "missing_test/domains/a/x/product.yaml", 4, 9);
+}
+
+Test(mesh, a_mesh_without_products)
+{
+    mf_mesh *m;
+    mg_error err = { 0 };
+    cr_assert_eq(mf_mesh_load(DATA "no_products/", &m, &err), MG_OK);
+    cr_assert_str_eq(m->name, "empty");
+    cr_assert_str_eq(m->path, DATA "no_products/mesh.yaml");
+    cr_assert_str_eq(m->dir, DATA "no_products");
+    cr_assert_eq(m->nproducts, 0);
+    mf_mesh_free(m);
+}
