@@ -17,6 +17,14 @@
 #define GOLDEN_DIR "tests/policy/golden"
 #define MAX_DIRECTIVES 16
 
+static void *xmalloc(size_t n)
+{
+    void *p = malloc(n);
+    if (!p)
+        abort();
+    return p;
+}
+
 typedef struct env_buf {
     check_env env;
     check_attr attrs[MAX_DIRECTIVES];
@@ -152,7 +160,7 @@ static char *deep(const char *open, const char *close, int levels)
 {
     size_t ol = strlen(open), cl = strlen(close);
     const char *head = "policy p {\n  permit read on port when ";
-    char *s = malloc(strlen(head) + (ol + cl) * (size_t)levels + 64);
+    char *s = xmalloc(strlen(head) + (ol + cl) * (size_t)levels + 64);
     char *p = s + sprintf(s, "%s", head);
     for (int i = 0; i < levels; i++)
         p += sprintf(p, "%s", open);
@@ -199,7 +207,7 @@ Test(golden, ten_thousand_term_chain)
 {
     /* true + true + ... : each operator is a level of the tree. */
     size_t n = 10000;
-    char *s = malloc(n * 8 + 128);
+    char *s = xmalloc(n * 8 + 128);
     char *p = s + sprintf(s, "policy p {\n  permit read on port when 1");
     for (size_t i = 0; i < n; i++)
         p += sprintf(p, " + 1");
@@ -228,7 +236,7 @@ Test(golden, nesting_at_the_limit_is_accepted)
 Test(golden, source_over_the_limit)
 {
     size_t len = POLICY_MAX_SOURCE + 1;
-    char *src = malloc(len);
+    char *src = xmalloc(len);
     memset(src, ' ', len);
     unit u;
     unit_compile(&u, "big.policy", src, len, NULL);
