@@ -155,19 +155,27 @@ Test(golden, every_pair_matches)
     cr_assert_eq(failures, 0, "%d golden file(s) differ (see the log above)", failures);
 }
 
+/* Appends t at p; returns the new end. */
+static char *append(char *p, const char *t)
+{
+    size_t n = strlen(t);
+    memcpy(p, t, n + 1);
+    return p + n;
+}
+
 /* 10,000 levels of one construct inside a rule; only the first error. */
 static char *deep(const char *open, const char *close, int levels)
 {
     size_t ol = strlen(open), cl = strlen(close);
     const char *head = "policy p {\n  permit read on port when ";
     char *s = xmalloc(strlen(head) + (ol + cl) * (size_t)levels + 64);
-    char *p = s + sprintf(s, "%s", head);
+    char *p = append(s, head);
     for (int i = 0; i < levels; i++)
-        p += sprintf(p, "%s", open);
-    p += sprintf(p, "true");
+        p = append(p, open);
+    p = append(p, "true");
     for (int i = 0; i < levels; i++)
-        p += sprintf(p, "%s", close);
-    sprintf(p, "\n}\n");
+        p = append(p, close);
+    append(p, "\n}\n");
     return s;
 }
 
@@ -208,10 +216,10 @@ Test(golden, ten_thousand_term_chain)
     /* true + true + ... : each operator is a level of the tree. */
     size_t n = 10000;
     char *s = xmalloc(n * 8 + 128);
-    char *p = s + sprintf(s, "policy p {\n  permit read on port when 1");
+    char *p = append(s, "policy p {\n  permit read on port when 1");
     for (size_t i = 0; i < n; i++)
-        p += sprintf(p, " + 1");
-    sprintf(p, " == 1\n}\n");
+        p = append(p, " + 1");
+    append(p, " == 1\n}\n");
     unit u;
     unit_compile(&u, "deep.policy", s, strlen(s), NULL);
     cr_assert_eq(u.d.errors, 1);
