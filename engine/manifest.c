@@ -543,10 +543,22 @@ static int cmp_key_ref(const void *a, const void *b)
     return c ? c : (x->i > y->i) - (x->i < y->i);
 }
 
+/* Sorts refs (k of them) and returns the position of the first name, in
+ * file order, that repeats an earlier one; `none` when all differ. Sorting
+ * keeps long lists and maps from taking quadratic time. */
+static size_t first_repeat(key_ref *refs, size_t k, size_t none)
+{
+    qsort(refs, k, sizeof *refs, cmp_key_ref);
+    size_t first = none;
+    for (size_t i = 1; i < k; i++)
+        if (!strcmp(refs[i].s, refs[i - 1].s) && refs[i].i < first)
+            first = refs[i].i;
+    return first;
+}
+
 /* Duplicate keys are an error wherever the keys are free (attributes, slo,
- * schema): libyaml accepts them silently. Sorting keeps a map of many keys
- * from taking quadratic time; the repeat reported is the first in the file.
- * Non-scalar keys are left to the caller's type check. */
+ * schema): libyaml accepts them silently. Non-scalar keys are left to the
+ * caller's type check. */
 static bool unique_keys(ld *L, const yaml_node_t *map, const char *what)
 {
     size_t n = (size_t)(map->data.mapping.pairs.top - map->data.mapping.pairs.start), k = 0;
@@ -560,11 +572,7 @@ static bool unique_keys(ld *L, const yaml_node_t *map, const char *what)
         if (key->type == YAML_SCALAR_NODE)
             refs[k++] = (key_ref){ sval(key), i };
     }
-    qsort(refs, k, sizeof *refs, cmp_key_ref);
-    size_t first = n;
-    for (size_t i = 1; i < k; i++)
-        if (!strcmp(refs[i].s, refs[i - 1].s) && refs[i].i < first)
-            first = refs[i].i;
+    size_t first = first_repeat(refs, k, n);
     free(refs);
     if (first == n)
         return true;
@@ -684,15 +692,55 @@ static bool parse_column(ld *L, const yaml_node_t *n, mf_port *pt)
     if (!need(L, n, v[0], "name", "column") || !need(L, n, v[1], "type", "column") ||
         !get_ident(L, v[0], "name", false, "column name", &c->name))
         return false;
-    for (size_t i = 0; i + 1 < pt->ncolumns; i++)
-        if (!strcmp(pt->columns[i].name, c->name))
-            return fail(L, v[0], "duplicate column name `%s` in port `%s`", c->name, pt->name);
     int idx;
     if (!get_enum(L, v[1], "type", column_types, COUNT(column_types), &idx, &c->type))
         return false;
     if (v[2] && !get_strs(L, v[2], "tags", NULL, NULL, &c->tags))
         return false;
     return !v[3] || get_bool(L, v[3], "encryption", &c->encrypted);
+}
+
+/* The `name:` value of entry i of the sequences seqs[0], seqs[1], ... taken
+ * as one list (entries that parsed, so each has one). */
+static const yaml_node_t *entry_name(ld *L, const yaml_node_t *const *seqs, size_t nseqs, size_t i)
+{
+    for (size_t s = 0; s < nseqs; i -= seq_count(seqs[s]), s++) {
+        if (i >= seq_count(seqs[s]))
+            continue;
+        const yaml_node_t *m = seq_item(L, seqs[s], i);
+        for (yaml_node_pair_t *pr = m->data.mapping.pairs.start; pr < m->data.mapping.pairs.top; pr++)
+            if (!strcmp(sval(node_at(L, pr->key)), "name"))
+                return node_at(L, pr->value);
+    }
+    return NULL;
+}
+
+/* The names in refs (n of them, refs[i].i == i) must differ; otherwise the
+ * error is at the `name:` of the first repeat. fmt takes the name, then arg.
+ * Takes ownership of refs. */
+static bool unique_names(ld *L, key_ref *refs, size_t n, const yaml_node_t *const *seqs, size_t nseqs,
+                         const char *fmt, const char *arg)
+{
+    size_t at = n < 2 ? n : first_repeat(refs, n, n);
+    const char *name = NULL;
+    for (size_t i = 0; i < n && at < n; i++)
+        if (refs[i].i == at)
+            name = refs[i].s;
+    free(refs);
+    if (at == n)
+        return true;
+    char msg[256];
+    snprintf(msg, sizeof msg, fmt, name, arg);
+    return fail(L, entry_name(L, seqs, nseqs, at), "%s", msg);
+}
+
+/* An array for n key_refs (at least one slot). */
+static key_ref *refs_new(ld *L, size_t n)
+{
+    key_ref *r = malloc((n ? n : 1) * sizeof *r);
+    if (!r)
+        oom(L);
+    return r;
 }
 
 /* encryption -> { at_rest?: bool, in_transit?: bool } */
@@ -706,14 +754,9 @@ static bool parse_port_encryption(ld *L, const yaml_node_t *n, mf_port *pt)
            (!v[1] || get_bool(L, v[1], "in_transit", &pt->enc_in_transit));
 }
 
-static bool port_name(ld *L, const yaml_node_t *map, const yaml_node_t *v, mf_product *p, mf_port *pt)
+static bool port_name(ld *L, const yaml_node_t *map, const yaml_node_t *v, mf_port *pt)
 {
-    if (!need(L, map, v, "name", "port") || !get_segment(L, v, "name", "port name", &pt->name))
-        return false;
-    for (size_t i = 0; i + 1 < p->nports; i++)
-        if (!strcmp(p->ports[i].name, pt->name))
-            return fail(L, v, "duplicate port name `%s`", pt->name);
-    return true;
+    return need(L, map, v, "name", "port") && get_segment(L, v, "name", "port name", &pt->name);
 }
 
 static bool port_defaults(ld *L, mf_port *pt)
@@ -733,7 +776,7 @@ static bool parse_input_port(ld *L, const yaml_node_t *n, mf_product *p)
     mf_port *pt = &p->ports[p->nports++];
     pt->is_input = true;
     pt->loc = loc_of(L, n);
-    if (!port_defaults(L, pt) || !port_name(L, n, v[0], p, pt) ||
+    if (!port_defaults(L, pt) || !port_name(L, n, v[0], pt) ||
         !need(L, n, v[1], "from", "input port") || !get_str(L, v[1], "from", false, &pt->from_product))
         return false;
     pt->from_loc = loc_of(L, v[1]);
@@ -761,7 +804,7 @@ static bool parse_output_port(ld *L, const yaml_node_t *n, mf_product *p)
     mf_port *pt = &p->ports[p->nports++];
     pt->loc = loc_of(L, n);
     int idx;
-    if (!port_defaults(L, pt) || !port_name(L, n, v[0], p, pt) ||
+    if (!port_defaults(L, pt) || !port_name(L, n, v[0], pt) ||
         (v[1] && !get_enum(L, v[1], "visibility", visibilities, COUNT(visibilities), &idx, &pt->visibility)) ||
         (v[2] && !get_strs(L, v[2], "tags", NULL, NULL, &pt->tags)) ||
         (v[3] && !get_str(L, v[3], "subject_key", false, &pt->subject_key)) ||
@@ -779,6 +822,14 @@ static bool parse_output_port(ld *L, const yaml_node_t *n, mf_product *p)
         for (size_t i = 0; i < cnt; i++)
             if (!parse_column(L, seq_item(L, v[7], i), pt))
                 return false;
+        key_ref *refs = refs_new(L, pt->ncolumns);
+        if (!refs)
+            return false;
+        for (size_t i = 0; i < pt->ncolumns; i++)
+            refs[i] = (key_ref){ pt->columns[i].name, i };
+        const yaml_node_t *seqs[] = { v[7] };
+        if (!unique_names(L, refs, pt->ncolumns, seqs, 1, "duplicate column name `%s` in port `%s`", pt->name))
+            return false;
     }
     if (!v[3] || !pt->subject_key[0] || !pt->ncolumns)
         return true;
@@ -887,9 +938,17 @@ static bool parse_product(ld *L, const yaml_node_t *root, mf_product *p)
     if ((nad && !(p->adopts = calloc(nad, sizeof *p->adopts))) ||
         (nports && !(p->ports = calloc(nports, sizeof *p->ports))))
         return oom(L);
-    return (!v[P_ADOPTS] || parse_list(L, v[P_ADOPTS], "adopts", p, parse_adopt)) &&
-           (!v[P_INPUTS] || parse_list(L, v[P_INPUTS], "input_ports", p, parse_input_port)) &&
-           (!v[P_OUTPUTS] || parse_list(L, v[P_OUTPUTS], "output_ports", p, parse_output_port));
+    if ((v[P_ADOPTS] && !parse_list(L, v[P_ADOPTS], "adopts", p, parse_adopt)) ||
+        (v[P_INPUTS] && !parse_list(L, v[P_INPUTS], "input_ports", p, parse_input_port)) ||
+        (v[P_OUTPUTS] && !parse_list(L, v[P_OUTPUTS], "output_ports", p, parse_output_port)))
+        return false;
+    key_ref *refs = refs_new(L, p->nports);
+    if (!refs)
+        return false;
+    for (size_t i = 0; i < p->nports; i++)
+        refs[i] = (key_ref){ p->ports[i].name, i };
+    const yaml_node_t *seqs[] = { v[P_INPUTS], v[P_OUTPUTS] };
+    return unique_names(L, refs, p->nports, seqs, 2, "duplicate port name `%s`%s", "");
 }
 
 /* ==========================================================================
