@@ -1,0 +1,325 @@
+/*
+ * cmd_eval.c — `meshgov eval`: decide access requests given as JSON against
+ * one product's policy set and print the decisions, as the library's JSON
+ * or as a compact text form for people. One request (--request FILE or -)
+ * or many, one per line (--requests FILE.jsonl).
+ */
+#include <errno.h>
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+#include "cli/cli.h"
+
+const char cmd_eval_usage[] =
+    "usage: meshgov eval --mesh DIR --product URI (--request FILE|- | --requests FILE.jsonl)\n"
+    "                    [--format json|text] [--explain] [--now TIME]\n"
+    "\n"
+    "Decides access requests against the policy set of one product of a mesh.\n"
+    "\n"
+    "  --mesh DIR          the mesh directory (holding mesh.yaml)\n"
+    "  --product URI       the product whose policies decide (dp://<domain>/<name>)\n"
+    "  --request FILE      one request as a JSON object; - reads stdin\n"
+    "  --requests FILE     JSON Lines: one request per line, one decision per line\n"
+    "  --format json|text  output format (default json)\n"
+    "  --explain           include the rule-by-rule trace\n"
+    "  --now TIME          the clock, RFC 3339 (default: the real clock)\n"
+    "\n"
+    "Exit status: 0 for any decision, allow or deny; 2 for bad usage or input\n"
+    "(with --requests: when any line was bad; the other lines are decided).\n";
+
+static const cli_cmd eval_cmd = { "meshgov eval", cmd_eval_usage };
+
+typedef struct eval_opts {
+    const char *mesh, *product, *request, *requests, *format, *now;
+    bool explain, text;
+    int64_t now_us;
+} eval_opts;
+
+/* Everything one run needs, released by eval_close. */
+typedef struct evaluator {
+    const eval_opts *o;
+    mg_engine *engine;
+    mg_policy_set *set;
+    mg_decision *d;
+} evaluator;
+
+/* ==========================================================================
+ * Text output
+ * ========================================================================== */
+
+static const char *str(json_t *o, const char *key)
+{
+    const char *s = json_string_value(json_object_get(o, key));
+    return s ? s : "";
+}
+
+static void text_columns(json_t *cols, FILE *out)
+{
+    size_t i, w = 0;
+    json_t *c;
+    json_array_foreach(cols, i, c)
+        if (strlen(str(c, "column")) > w)
+            w = strlen(str(c, "column"));
+    json_array_foreach(cols, i, c) {
+        const char *mask = str(c, "mask");
+        const char *rule = json_string_value(json_object_get(c, "rule"));
+        fprintf(out, "  %-*s  %-5s  %s%-6s  (%s)\n", (int)w, str(c, "column"), str(c, "effect"),
+                mask[0] ? "mask " : "     ", mask, rule ? rule : "default deny");
+    }
+}
+
+static void text_rule(const char *label, json_t *r, FILE *out)
+{
+    if (json_is_object(r))
+        fprintf(out, "%s%s (%s) at %s\n", label, str(r, "rule"), str(r, "kind"), str(r, "location"));
+    else
+        fprintf(out, "%snone\n", label);
+}
+
+static void text_errors(json_t *o, FILE *out)
+{
+    size_t i;
+    json_t *e;
+    json_t *errs = json_object_get(o, "errors");
+    json_array_foreach(errs, i, e) {
+        fprintf(out, "error: %s: %s at %s", str(e, "rule"), str(e, "error"), str(e, "location"));
+        if (json_object_get(e, "column"))
+            fprintf(out, " (column %s)", str(e, "column"));
+        fputc('\n', out);
+    }
+    json_int_t more = json_integer_value(json_object_get(o, "errors_not_shown"));
+    if (more > 0)
+        fprintf(out, "error: %lld more not shown\n", (long long)more);
+}
+
+static void text_trace(json_t *o, FILE *out)
+{
+    json_t *trace = json_object_get(o, "trace");
+    if (!trace)
+        return;
+    size_t i, w = 0;
+    json_t *t;
+    char buf[512];
+    fputs("trace:\n", out);
+    json_array_foreach(trace, i, t) {
+        size_t n = strlen(str(t, "rule")) + (json_object_get(t, "column") ? strlen(str(t, "column")) + 3 : 0);
+        if (n > w)
+            w = n;
+    }
+    json_array_foreach(trace, i, t) {
+        if (json_object_get(t, "column"))
+            snprintf(buf, sizeof buf, "%s [%s]", str(t, "rule"), str(t, "column"));
+        else
+            snprintf(buf, sizeof buf, "%s", str(t, "rule"));
+        fprintf(out, "  %-*s  %s%s  at %s\n", (int)w, buf, str(t, "result"),
+                json_is_true(json_object_get(t, "dry_run")) ? " (dry run)" : "", str(t, "location"));
+    }
+    json_int_t more = json_integer_value(json_object_get(o, "trace_not_shown"));
+    if (more > 0)
+        fprintf(out, "  %lld more steps not shown\n", (long long)more);
+}
+
+/* The decision o (as mg_decision_json writes it) for people. */
+static void print_text(json_t *o, FILE *out)
+{
+    fprintf(out, "%s  %s  %s  %s\n", str(o, "effect"), str(o, "product"), str(o, "port"), str(o, "action"));
+    text_columns(json_object_get(o, "columns"), out);
+    text_rule("deciding: ", json_object_get(o, "deciding"), out);
+    fprintf(out, "reason: %s\n", str(o, "reason"));
+    text_errors(o, out);
+    json_t *dry = json_object_get(o, "dry_run");
+    if (dry) {
+        fprintf(out, "dry run: would be %s\n", str(dry, "effect"));
+        text_rule("  deciding: ", json_object_get(dry, "deciding"), out);
+        text_columns(json_object_get(dry, "columns"), out);
+    }
+    text_trace(o, out);
+    fprintf(out, "policy set: %s\n", str(o, "policy_set"));
+}
+
+/* ==========================================================================
+ * Deciding
+ * ========================================================================== */
+
+/* Prints the last decision in the chosen format; compact selects one line
+ * of JSON (for JSON Lines). */
+static int print_decision(evaluator *ev, bool compact)
+{
+    char *js = NULL;
+    mg_error err = { 0 };
+    mg_status s = mg_decision_json(ev->set, ev->d, ev->o->explain, &js, &err);
+    if (s) {
+        cli_print_error(stderr, "meshgov eval", &err, NULL, 0);
+        mg_error_clear(&err);
+        return CLI_USAGE;
+    }
+    if (!compact && !ev->o->text) {
+        printf("%s\n", js);
+        mg_free(js);
+        return CLI_OK;
+    }
+    json_t *o = json_loads(js, 0, NULL);
+    mg_free(js);
+    char *line = NULL;
+    if (o && ev->o->text)
+        print_text(o, stdout);
+    else if (o && (line = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER)))
+        printf("%s\n", line);
+    free(line);
+    bool ok = o && (ev->o->text || line);
+    json_decref(o);
+    if (!ok)
+        cli_error("meshgov eval", "out of memory");
+    return ok ? CLI_OK : CLI_USAGE;
+}
+
+/* Decides one request text; file and line say where it came from for
+ * error messages (line 0: the whole file). */
+static int decide_one(evaluator *ev, const char *text, size_t len, const char *file, int line, bool compact)
+{
+    mg_error err = { 0 };
+    mg_status s = mg_decide_json(ev->set, text, len, ev->o->now_us, ev->d, &err);
+    if (s) {
+        cli_print_error(stderr, "meshgov eval", &err, file, line);
+        mg_error_clear(&err);
+        return cli_exit_for(s, false);
+    }
+    return print_decision(ev, compact);
+}
+
+static int eval_single(evaluator *ev)
+{
+    const char *path = ev->o->request;
+    char *text;
+    size_t len;
+    int e = cli_read_file(path, &text, &len);
+    if (e) {
+        cli_error("meshgov eval", "--request: cannot read `%s`: %s", path, strerror(e));
+        return CLI_USAGE;
+    }
+    int rc = decide_one(ev, text, len, strcmp(path, "-") == 0 ? "<stdin>" : path, 0, false);
+    free(text);
+    return rc;
+}
+
+static bool blank(const char *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (s[i] != ' ' && s[i] != '\t' && s[i] != '\r' && s[i] != '\n')
+            return false;
+    return true;
+}
+
+/* One request per line; a bad line is reported and skipped. Blank lines
+ * are skipped silently. */
+static int eval_lines(evaluator *ev)
+{
+    const char *path = ev->o->requests;
+    bool is_stdin = strcmp(path, "-") == 0;
+    FILE *f = is_stdin ? stdin : fopen(path, "r");
+    if (!f) {
+        cli_error("meshgov eval", "--requests: cannot read `%s`: %s", path, strerror(errno));
+        return CLI_USAGE;
+    }
+    const char *name = is_stdin ? "<stdin>" : path;
+    char *buf = NULL;
+    size_t cap = 0;
+    ssize_t n;
+    int lineno = 0, rc = CLI_OK, decided = 0;
+    errno = 0;
+    while ((n = getline(&buf, &cap, f)) >= 0) {
+        lineno++;
+        if (blank(buf, (size_t)n))
+            continue;
+        if (ev->o->text && decided++ > 0)
+            putchar('\n');
+        if (decide_one(ev, buf, (size_t)n, name, lineno, true) != CLI_OK)
+            rc = CLI_USAGE;
+        fflush(stdout);
+    }
+    if (ferror(f)) {
+        cli_error("meshgov eval", "--requests: error reading `%s` after line %d: %s", path, lineno,
+                  strerror(errno ? errno : EIO));
+        rc = CLI_USAGE;
+    }
+    free(buf);
+    if (!is_stdin)
+        fclose(f);
+    return rc;
+}
+
+/* ==========================================================================
+ * Arguments and set-up
+ * ========================================================================== */
+
+static int check_opts(eval_opts *o)
+{
+    if (!o->mesh)
+        return cli_usage_error(&eval_cmd, "missing --mesh");
+    if (!o->product)
+        return cli_usage_error(&eval_cmd, "missing --product");
+    if (!o->request == !o->requests)
+        return cli_usage_error(&eval_cmd, o->request ? "--request and --requests exclude each other"
+                                                     : "missing --request or --requests");
+    if (o->format && strcmp(o->format, "json") != 0 && strcmp(o->format, "text") != 0)
+        return cli_usage_error(&eval_cmd, "--format: expected json or text, got `%s`", o->format);
+    o->text = o->format && strcmp(o->format, "text") == 0;
+    const char *why = NULL;
+    if (!o->now)
+        o->now_us = cli_now_us();
+    else if (!cli_parse_time(o->now, &o->now_us, &why))
+        return cli_usage_error(&eval_cmd, "--now: invalid time `%s`: %s", o->now, why);
+    return CLI_OK;
+}
+
+static int eval_open(evaluator *ev)
+{
+    mg_error err = { 0 };
+    mg_status s = mg_engine_new(NULL, &ev->engine, &err);
+    if (s == MG_OK)
+        s = mg_engine_load(ev->engine, ev->o->mesh, ev->o->product, &err);
+    if (s == MG_OK && !(ev->set = mg_engine_acquire(ev->engine)))
+        s = MG_EINVAL;
+    if (s == MG_OK)
+        s = mg_decision_new(ev->set, &ev->d, &err);
+    if (s) {
+        cli_print_error(stderr, "meshgov eval", &err, NULL, 0);
+        mg_error_clear(&err);
+        return cli_exit_for(s, false);
+    }
+    mg_decision_set_explain(ev->d, ev->o->explain);
+    return CLI_OK;
+}
+
+static void eval_close(evaluator *ev)
+{
+    mg_decision_free(ev->d);
+    mg_policy_set_release(ev->set);
+    mg_engine_free(ev->engine);
+}
+
+int cmd_eval(int argc, char **argv)
+{
+    eval_opts o = { 0 };
+    const cli_flag flags[] = {
+        { "--mesh", CLI_VALUE, &o.mesh },
+        { "--product", CLI_VALUE, &o.product },
+        { "--request", CLI_VALUE, &o.request },
+        { "--requests", CLI_VALUE, &o.requests },
+        { "--format", CLI_VALUE, &o.format },
+        { "--explain", CLI_SWITCH, &o.explain },
+        { "--now", CLI_VALUE, &o.now },
+        { NULL, CLI_SWITCH, NULL },
+    };
+    int rc = cli_parse(&eval_cmd, argc, argv, flags, NULL);
+    if (rc)
+        return rc < 0 ? CLI_OK : rc;
+    if ((rc = check_opts(&o)))
+        return rc;
+    evaluator ev = { .o = &o };
+    rc = eval_open(&ev);
+    if (rc == CLI_OK)
+        rc = o.request ? eval_single(&ev) : eval_lines(&ev);
+    eval_close(&ev);
+    return rc;
+}

@@ -1,0 +1,240 @@
+/*
+ * policy_check.c — the `policy-check` program for CI: loads the mesh and
+ * compiles the policy set of each product (every product of the mesh, or
+ * those named with --product), and reports what does not load or compile,
+ * as text with compiler-style diagnostics or as JSON.
+ *
+ * This is the first, minimal version: policy tests, static compliance and
+ * lints come later, each as its own step over the same product list.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include "cli/cli.h"
+
+static const char usage_text[] =
+    "usage: policy-check [--mesh DIR] [--product URI ...] [--format text|json]\n"
+    "       policy-check --help | --version\n"
+    "\n"
+    "Loads the mesh's manifests and compiles each product's policy set: the\n"
+    "global policies it adopts, at the adopted versions, and its local ones.\n"
+    "\n"
+    "  --mesh DIR          the mesh directory, holding mesh.yaml (default .)\n"
+    "  --product URI       check this product (repeatable; default: every\n"
+    "                      product under DIR/domains/<domain>/<name>/)\n"
+    "  --format text|json  output format (default text)\n"
+    "\n"
+    "Exit status: 0 every product passes; 1 a manifest is invalid or a policy\n"
+    "does not compile; 2 bad usage, unknown product or unreadable input.\n";
+
+static const cli_cmd check_cmd = { "policy-check", usage_text };
+
+/* The outcome for one product. */
+typedef struct result {
+    const char *uri;
+    mg_status status;
+    mg_error err;
+    char digest[65];
+} result;
+
+/* ==========================================================================
+ * Products of a mesh
+ * ========================================================================== */
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static bool has_manifest(const char *dir, const char *dom, const char *name)
+{
+    char path[4096];
+    struct stat st;
+    snprintf(path, sizeof path, "%s/domains/%s/%s/product.yaml", dir, dom, name);
+    return stat(path, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+/* Adds dp://<dom>/<name> for each product directory of domain dom. */
+static bool scan_domain(const char *dir, const char *dom, cli_list *uris)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/domains/%s", dir, dom);
+    DIR *d = opendir(path);
+    if (!d)
+        return true;   /* not a directory: not a domain */
+    struct dirent *de;
+    bool ok = true;
+    while (ok && (de = readdir(d))) {
+        if (de->d_name[0] == '.' || !has_manifest(dir, dom, de->d_name))
+            continue;
+        size_t n = strlen(dom) + strlen(de->d_name) + 7;
+        char *uri = malloc(n);
+        if (uri)
+            snprintf(uri, n, "dp://%s/%s", dom, de->d_name);
+        ok = uri && cli_list_push(uris, uri);
+        if (!ok)
+            free(uri);
+    }
+    closedir(d);
+    return ok;
+}
+
+/* Every product of the mesh by where its manifest sits: the loader requires
+ * dp://<domain>/<name> to live in domains/<domain>/<name>/, so the layout
+ * names them (a manifest that disagrees fails to load, and is reported). */
+static int find_products(const char *dir, cli_list *uris)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/domains", dir);
+    DIR *d = opendir(path);
+    if (!d) {
+        cli_error("policy-check", "--mesh: cannot read `%s`: %s", path, strerror(errno));
+        return CLI_USAGE;
+    }
+    struct dirent *de;
+    bool ok = true;
+    while (ok && (de = readdir(d)))
+        if (de->d_name[0] != '.')
+            ok = scan_domain(dir, de->d_name, uris);
+    closedir(d);
+    if (!ok) {
+        cli_error("policy-check", "out of memory");
+        return CLI_USAGE;
+    }
+    if (uris->n == 0) {
+        cli_error("policy-check", "--mesh: no product manifests under `%s`", path);
+        return CLI_USAGE;
+    }
+    qsort(uris->v, uris->n, sizeof *uris->v, cmp_str);
+    return CLI_OK;
+}
+
+/* ==========================================================================
+ * Checking
+ * ========================================================================== */
+
+static void check_product(mg_engine *e, const char *mesh, result *r)
+{
+    r->status = mg_engine_load(e, mesh, r->uri, &r->err);
+    if (r->status)
+        return;
+    mg_policy_set *set = mg_engine_acquire(e);
+    snprintf(r->digest, sizeof r->digest, "%s", set ? mg_policy_set_digest(set) : "");
+    mg_policy_set_release(set);
+}
+
+static void print_text(const result *rs, size_t n)
+{
+    size_t failed = 0;
+    for (size_t i = 0; i < n; i++) {
+        const result *r = &rs[i];
+        printf("%-4s  %s\n", r->status ? "FAIL" : "ok", r->uri);
+        if (r->status) {
+            failed++;
+            cli_print_error(stdout, "policy-check", &r->err, NULL, 0);
+        }
+    }
+    printf("%zu product%s checked: %zu passed, %zu failed\n", n, n == 1 ? "" : "s", n - failed, failed);
+}
+
+static json_t *error_json(const mg_error *err)
+{
+    json_t *o = json_pack("{s:s, s:s}", "code", mg_status_str(err->code),
+                          "message", err->message ? err->message : mg_status_str(err->code));
+    if (err->file)
+        json_object_set_new(o, "file", json_string(err->file));
+    if (err->line > 0)
+        json_object_set_new(o, "line", json_integer(err->line));
+    if (err->column > 0)
+        json_object_set_new(o, "column", json_integer(err->column));
+    if (err->detail)
+        json_object_set_new(o, "detail", json_string(err->detail));
+    return o;
+}
+
+static int print_json(const char *mesh, const result *rs, size_t n)
+{
+    json_t *prods = json_array();
+    size_t failed = 0;
+    for (size_t i = 0; i < n; i++) {
+        const result *r = &rs[i];
+        json_t *o = json_pack("{s:s, s:b}", "product", r->uri, "ok", r->status == MG_OK);
+        if (r->status) {
+            failed++;
+            json_object_set_new(o, "error", error_json(&r->err));
+        } else {
+            json_object_set_new(o, "policy_set", json_string(r->digest));
+        }
+        json_array_append_new(prods, o);
+    }
+    json_t *doc = json_pack("{s:s, s:o, s:i, s:i}", "mesh", mesh, "products", prods,
+                            "passed", (int)(n - failed), "failed", (int)failed);
+    char *s = doc ? json_dumps(doc, JSON_INDENT(2) | JSON_PRESERVE_ORDER) : NULL;
+    json_decref(doc);
+    if (!s) {
+        cli_error("policy-check", "out of memory");
+        return CLI_USAGE;
+    }
+    printf("%s\n", s);
+    free(s);
+    return CLI_OK;
+}
+
+/* Checks every product in uris and prints the report. */
+static int run(const char *mesh, const cli_list *uris, bool json)
+{
+    mg_engine *e = NULL;
+    mg_error err = { 0 };
+    result *rs = calloc(uris->n, sizeof *rs);
+    if (!rs || mg_engine_new(NULL, &e, &err)) {
+        cli_error("policy-check", "%s", err.message ? err.message : "out of memory");
+        mg_error_clear(&err);
+        free(rs);
+        return CLI_USAGE;
+    }
+    int rc = CLI_OK;
+    for (size_t i = 0; i < uris->n; i++) {
+        rs[i].uri = uris->v[i];
+        check_product(e, mesh, &rs[i]);
+        int code = cli_exit_for(rs[i].status, true);
+        if (code > rc)
+            rc = code;
+    }
+    int prc = json ? print_json(mesh, rs, uris->n) : (print_text(rs, uris->n), CLI_OK);
+    for (size_t i = 0; i < uris->n; i++)
+        mg_error_clear(&rs[i].err);
+    free(rs);
+    mg_engine_free(e);
+    return prc ? prc : rc;
+}
+
+int main(int argc, char **argv)
+{
+    const char *mesh = ".", *format = NULL;
+    bool version = false;
+    cli_list products = { 0 }, found = { 0 };
+    const cli_flag flags[] = {
+        { "--mesh", CLI_VALUE, &mesh },
+        { "--product", CLI_LIST, &products },
+        { "--format", CLI_VALUE, &format },
+        { "--version", CLI_SWITCH, &version },
+        { NULL, CLI_SWITCH, NULL },
+    };
+    int rc = cli_parse(&check_cmd, argc, argv, flags, NULL);
+    if (rc == CLI_OK && version)
+        printf("policy-check %s\n", MG_VERSION);
+    else if (rc == CLI_OK && format && strcmp(format, "text") != 0 && strcmp(format, "json") != 0)
+        rc = cli_usage_error(&check_cmd, "--format: expected text or json, got `%s`", format);
+    else if (rc == CLI_OK && products.n == 0 && (rc = find_products(mesh, &found)) == CLI_OK)
+        rc = run(mesh, &found, format && strcmp(format, "json") == 0);
+    else if (rc == CLI_OK && products.n > 0)
+        rc = run(mesh, &products, format && strcmp(format, "json") == 0);
+    for (size_t i = 0; i < found.n; i++)
+        free((char *)found.v[i]);
+    cli_list_free(&found);
+    cli_list_free(&products);
+    return rc < 0 ? CLI_OK : rc;
+}
