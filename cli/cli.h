@@ -86,8 +86,9 @@ int cli_usage_error(const cli_cmd *cmd, const char *fmt, ...)
  * messages coloured. */
 bool cli_color(FILE *f);
 
-/* Prints "<prog>: error: <message>" to stderr. */
-void cli_error(const char *prog, const char *fmt, ...)
+/* Prints "<prog>: error: <message>" to stderr; returns CLI_USAGE, the code
+ * for bad input. */
+int cli_error(const char *prog, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
 /* Prints a library error to out as "file:line:col: error: message"
@@ -110,6 +111,9 @@ int cli_exit_for(mg_status s, bool compile_is_violation);
 /* Reads a whole file ("-": stdin) into a new NUL-terminated buffer the
  * caller frees. Returns 0 or an errno value. */
 int cli_read_file(const char *path, char **text, size_t *len);
+
+/* Whether path names a directory (following symbolic links). */
+bool cli_is_dir(const char *path);
 
 /* RFC 3339 time to microseconds since the epoch. On failure returns false
  * and sets *why to a static message. */

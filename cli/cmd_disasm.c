@@ -50,10 +50,9 @@ static int read_source(const char *what, const char *path, mg_source *out)
     char *text;
     size_t len;
     int e = cli_read_file(path, &text, &len);
-    if (e) {
-        cli_error("meshgov disasm", "%scannot read `%s`: %s", what, path, strerror(e));
-        return CLI_USAGE;
-    }
+    if (e)
+        return cli_error("meshgov disasm", "%scannot read `%s`: %s", what, path, strerror(e));
+
     *out = (mg_source){ path, text, len };
     return CLI_OK;
 }
@@ -130,6 +129,8 @@ int cmd_disasm(int argc, char **argv)
     int rc = cli_parse(&disasm_cmd, argc, argv, flags, &files);
     if (rc == CLI_OK && !mesh != !product)
         rc = cli_usage_error(&disasm_cmd, mesh ? "--mesh needs --product" : "--product needs --mesh");
+    else if (rc == CLI_OK && mesh && !cli_is_dir(mesh))
+        rc = cli_error("meshgov disasm", "--mesh: `%s` is not a directory", mesh);
     else if (rc == CLI_OK && files.n == 0 && !mesh)
         rc = cli_usage_error(&disasm_cmd, "no policy files (or --mesh and --product) given");
     mg_engine *e = NULL;

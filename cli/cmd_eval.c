@@ -41,6 +41,7 @@ typedef struct evaluator {
     mg_engine *engine;
     mg_policy_set *set;
     mg_decision *d;
+    int printed;          /* decisions printed so far */
 } evaluator;
 
 /* ==========================================================================
@@ -92,27 +93,38 @@ static void text_errors(json_t *o, FILE *out)
         fprintf(out, "error: %lld more not shown\n", (long long)more);
 }
 
+/* The width of the widest "rule [column]" and result of the trace. */
+static void trace_widths(json_t *trace, size_t *wr, size_t *wres)
+{
+    size_t i;
+    json_t *t;
+    *wr = *wres = 0;
+    json_array_foreach(trace, i, t) {
+        size_t n = strlen(str(t, "rule")) + (json_object_get(t, "column") ? strlen(str(t, "column")) + 3 : 0);
+        size_t r = strlen(str(t, "result")) + (json_is_true(json_object_get(t, "dry_run")) ? 10 : 0);
+        *wr = n > *wr ? n : *wr;
+        *wres = r > *wres ? r : *wres;
+    }
+}
+
 static void text_trace(json_t *o, FILE *out)
 {
     json_t *trace = json_object_get(o, "trace");
     if (!trace)
         return;
-    size_t i, w = 0;
+    size_t i, wr, wres;
     json_t *t;
-    char buf[512];
+    char rule[512], result[128];
+    trace_widths(trace, &wr, &wres);
     fputs("trace:\n", out);
     json_array_foreach(trace, i, t) {
-        size_t n = strlen(str(t, "rule")) + (json_object_get(t, "column") ? strlen(str(t, "column")) + 3 : 0);
-        if (n > w)
-            w = n;
-    }
-    json_array_foreach(trace, i, t) {
         if (json_object_get(t, "column"))
-            snprintf(buf, sizeof buf, "%s [%s]", str(t, "rule"), str(t, "column"));
+            snprintf(rule, sizeof rule, "%s [%s]", str(t, "rule"), str(t, "column"));
         else
-            snprintf(buf, sizeof buf, "%s", str(t, "rule"));
-        fprintf(out, "  %-*s  %s%s  at %s\n", (int)w, buf, str(t, "result"),
-                json_is_true(json_object_get(t, "dry_run")) ? " (dry run)" : "", str(t, "location"));
+            snprintf(rule, sizeof rule, "%s", str(t, "rule"));
+        snprintf(result, sizeof result, "%s%s", str(t, "result"),
+                 json_is_true(json_object_get(t, "dry_run")) ? " (dry run)" : "");
+        fprintf(out, "  %-*s  %-*s  at %s\n", (int)wr, rule, (int)wres, result, str(t, "location"));
     }
     json_int_t more = json_integer_value(json_object_get(o, "trace_not_shown"));
     if (more > 0)
@@ -160,6 +172,9 @@ static int print_decision(evaluator *ev, bool compact)
     }
     json_t *o = json_loads(js, 0, NULL);
     mg_free(js);
+    if (ev->o->text && ev->printed > 0)
+        putchar('\n');   /* a blank line between decisions */
+    ev->printed++;
     char *line = NULL;
     if (o && ev->o->text)
         print_text(o, stdout);
@@ -193,10 +208,9 @@ static int eval_single(evaluator *ev)
     char *text;
     size_t len;
     int e = cli_read_file(path, &text, &len);
-    if (e) {
-        cli_error("meshgov eval", "--request: cannot read `%s`: %s", path, strerror(e));
-        return CLI_USAGE;
-    }
+    if (e)
+        return cli_error("meshgov eval", "--request: cannot read `%s`: %s", path, strerror(e));
+
     int rc = decide_one(ev, text, len, strcmp(path, "-") == 0 ? "<stdin>" : path, 0, false);
     free(text);
     return rc;
@@ -217,22 +231,19 @@ static int eval_lines(evaluator *ev)
     const char *path = ev->o->requests;
     bool is_stdin = strcmp(path, "-") == 0;
     FILE *f = is_stdin ? stdin : fopen(path, "r");
-    if (!f) {
-        cli_error("meshgov eval", "--requests: cannot read `%s`: %s", path, strerror(errno));
-        return CLI_USAGE;
-    }
+    if (!f)
+        return cli_error("meshgov eval", "--requests: cannot read `%s`: %s", path, strerror(errno));
+
     const char *name = is_stdin ? "<stdin>" : path;
     char *buf = NULL;
     size_t cap = 0;
     ssize_t n;
-    int lineno = 0, rc = CLI_OK, decided = 0;
+    int lineno = 0, rc = CLI_OK;
     errno = 0;
     while ((n = getline(&buf, &cap, f)) >= 0) {
         lineno++;
         if (blank(buf, (size_t)n))
             continue;
-        if (ev->o->text && decided++ > 0)
-            putchar('\n');
         if (decide_one(ev, buf, (size_t)n, name, lineno, true) != CLI_OK)
             rc = CLI_USAGE;
         fflush(stdout);
@@ -258,6 +269,8 @@ static int check_opts(eval_opts *o)
         return cli_usage_error(&eval_cmd, "missing --mesh");
     if (!o->product)
         return cli_usage_error(&eval_cmd, "missing --product");
+    if (!cli_is_dir(o->mesh))
+        return cli_error("meshgov eval", "--mesh: `%s` is not a directory", o->mesh);
     if (!o->request == !o->requests)
         return cli_usage_error(&eval_cmd, o->request ? "--request and --requests exclude each other"
                                                      : "missing --request or --requests");

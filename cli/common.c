@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 #include "cli/cli.h"
@@ -136,7 +137,7 @@ static void error_word(FILE *out)
     fputs(cli_color(out) ? RED_BOLD "error:" RESET : "error:", out);
 }
 
-void cli_error(const char *prog, const char *fmt, ...)
+int cli_error(const char *prog, const char *fmt, ...)
 {
     va_list ap;
     fprintf(stderr, "%s: ", prog);
@@ -146,6 +147,7 @@ void cli_error(const char *prog, const char *fmt, ...)
     vfprintf(stderr, fmt, ap);
     va_end(ap);
     fputc('\n', stderr);
+    return CLI_USAGE;
 }
 
 void cli_print_error(FILE *out, const char *prog, const mg_error *err, const char *file, int line)
@@ -237,6 +239,12 @@ int cli_read_file(const char *path, char **text, size_t *len)
     *text = buf;
     *len = n;
     return 0;
+}
+
+bool cli_is_dir(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
 }
 
 bool cli_parse_time(const char *s, int64_t *us, const char **why)

@@ -90,24 +90,21 @@ static int find_products(const char *dir, cli_list *uris)
     char path[4096];
     snprintf(path, sizeof path, "%s/domains", dir);
     DIR *d = opendir(path);
-    if (!d) {
-        cli_error("policy-check", "--mesh: cannot read `%s`: %s", path, strerror(errno));
-        return CLI_USAGE;
-    }
+    if (!d)
+        return cli_error("policy-check", "--mesh: cannot read `%s`: %s", path, strerror(errno));
+
     struct dirent *de;
     bool ok = true;
     while (ok && (de = readdir(d)))
         if (de->d_name[0] != '.')
             ok = scan_domain(dir, de->d_name, uris);
     closedir(d);
-    if (!ok) {
-        cli_error("policy-check", "out of memory");
-        return CLI_USAGE;
-    }
-    if (uris->n == 0) {
-        cli_error("policy-check", "--mesh: no product manifests under `%s`", path);
-        return CLI_USAGE;
-    }
+    if (!ok)
+        return cli_error("policy-check", "out of memory");
+
+    if (uris->n == 0)
+        return cli_error("policy-check", "--mesh: no product manifests under `%s`", path);
+
     qsort(uris->v, uris->n, sizeof *uris->v, cmp_str);
     return CLI_OK;
 }
@@ -174,10 +171,9 @@ static int print_json(const char *mesh, const result *rs, size_t n)
                             "passed", (int)(n - failed), "failed", (int)failed);
     char *s = doc ? json_dumps(doc, JSON_INDENT(2) | JSON_PRESERVE_ORDER) : NULL;
     json_decref(doc);
-    if (!s) {
-        cli_error("policy-check", "out of memory");
-        return CLI_USAGE;
-    }
+    if (!s)
+        return cli_error("policy-check", "out of memory");
+
     printf("%s\n", s);
     free(s);
     return CLI_OK;
@@ -228,6 +224,8 @@ int main(int argc, char **argv)
         printf("policy-check %s\n", MG_VERSION);
     else if (rc == CLI_OK && format && strcmp(format, "text") != 0 && strcmp(format, "json") != 0)
         rc = cli_usage_error(&check_cmd, "--format: expected text or json, got `%s`", format);
+    else if (rc == CLI_OK && !cli_is_dir(mesh))
+        rc = cli_error("policy-check", "--mesh: `%s` is not a directory", mesh);
     else if (rc == CLI_OK && products.n == 0 && (rc = find_products(mesh, &found)) == CLI_OK)
         rc = run(mesh, &found, format && strcmp(format, "json") == 0);
     else if (rc == CLI_OK && products.n > 0)
