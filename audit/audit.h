@@ -1,0 +1,296 @@
+/*
+ * audit.h — internals of the audit layer, shared by the files of audit/ and
+ * by its tests: the Merkle tree (RFC 9162), checkpoints and signed notes
+ * (C2SP), the canonical entry encoding, the SQLite log, the key store, the
+ * verifier and the ring. Nothing here knows the policy language.
+ *
+ * Hashes are 32-byte SHA-256 values held in uint8_t[32]. Sizes and indices
+ * of the tree are uint64_t; a sequence number is the leaf index (from 0).
+ */
+#ifndef MG_AUDIT_H
+#define MG_AUDIT_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdbool.h>
+#include <pthread.h>
+#include <sqlite3.h>
+#include "meshgov.h"
+
+#define AUDIT_HASH 32
+/* Longest proof: 64 levels for inclusion, one more for consistency. */
+#define AUDIT_MAX_PROOF 72
+
+#if defined(__GNUC__)
+#define AUDIT_WUR __attribute__((warn_unused_result))
+#else
+#define AUDIT_WUR
+#endif
+
+/* ======================================================================
+ * Merkle tree (merkle.c)
+ * ====================================================================== */
+
+/* A byte string that is not ours: proof elements and roots as received, so
+ * that a proof element of the wrong length is rejected, not truncated. */
+typedef struct audit_span {
+    const uint8_t *p;
+    size_t n;
+} audit_span;
+
+void audit_leaf_hash(const void *entry, size_t n, uint8_t out[AUDIT_HASH]);
+void audit_node_hash(const uint8_t l[AUDIT_HASH], const uint8_t r[AUDIT_HASH],
+                     uint8_t out[AUDIT_HASH]);
+void audit_empty_root(uint8_t out[AUDIT_HASH]);
+
+/* Source of the hash of a complete subtree: the 2^level leaves starting at
+ * index << level. Every subtree a proof needs is complete in the tree the
+ * source holds. */
+typedef mg_status (*audit_node_fn)(void *ud, unsigned level, uint64_t index,
+                                   uint8_t out[AUDIT_HASH], mg_error *err);
+
+/* MTH(D[lo:hi]) for any lo < hi with lo aligned as in RFC 9162 subtrees. */
+mg_status audit_range_root(audit_node_fn fn, void *ud, uint64_t lo, uint64_t hi,
+                           uint8_t out[AUDIT_HASH], mg_error *err);
+/* MTH of the first `size` leaves (the empty root for size 0). */
+mg_status audit_tree_root(audit_node_fn fn, void *ud, uint64_t size,
+                          uint8_t out[AUDIT_HASH], mg_error *err);
+
+/* PATH(index, D[0:size]) (RFC 9162 2.1.3.1) into proof[AUDIT_MAX_PROOF]. */
+mg_status audit_inclusion_proof(audit_node_fn fn, void *ud, uint64_t index,
+                                uint64_t size, uint8_t proof[][AUDIT_HASH],
+                                size_t *len, mg_error *err);
+/* PROOF(size1, D[0:size2]) (RFC 9162 2.1.4.1), 0 < size1 <= size2. */
+mg_status audit_consistency_proof(audit_node_fn fn, void *ud, uint64_t size1,
+                                  uint64_t size2, uint8_t proof[][AUDIT_HASH],
+                                  size_t *len, mg_error *err);
+
+/* RFC 9162 2.1.3.2. False for any malformed input: index >= size, a leaf
+ * hash, root or element not 32 bytes, a proof of the wrong length. */
+AUDIT_WUR bool audit_verify_inclusion(uint64_t index, uint64_t size,
+                                      audit_span leaf, const audit_span *proof,
+                                      size_t len, audit_span root);
+/* RFC 9162 2.1.4.2. size1 == 0 is refused (nothing to prove); equal sizes
+ * need an empty proof and equal roots. */
+AUDIT_WUR bool audit_verify_consistency(uint64_t size1, uint64_t size2,
+                                        audit_span root1, audit_span root2,
+                                        const audit_span *proof, size_t len);
+
+/* The right edge of a tree: for each bit l set in size, the root of the
+ * complete subtree of 2^l leaves at level l. Appending is O(log n). */
+typedef struct audit_frontier {
+    uint64_t size;
+    uint8_t h[64][AUDIT_HASH];
+} audit_frontier;
+
+/* Called for each node an append completes, the leaf itself included. */
+typedef mg_status (*audit_store_fn)(void *ud, unsigned level, uint64_t index,
+                                    const uint8_t h[AUDIT_HASH], mg_error *err);
+
+mg_status audit_frontier_push(audit_frontier *f, const uint8_t leaf[AUDIT_HASH],
+                              audit_store_fn store, void *ud, mg_error *err);
+void audit_frontier_root(const audit_frontier *f, uint8_t out[AUDIT_HASH]);
+/* Loads the frontier of a tree of `size` leaves from a node source. */
+mg_status audit_frontier_load(audit_frontier *f, uint64_t size, audit_node_fn fn,
+                              void *ud, mg_error *err);
+
+/* ======================================================================
+ * Keys, checkpoints and signed notes (note.c)
+ * ====================================================================== */
+
+#define AUDIT_MAX_NAME 255      /* key name, bytes */
+#define AUDIT_MAX_LINE 1024     /* a checkpoint line or a signature line */
+#define AUDIT_MAX_NOTE 65536    /* a whole signed note */
+#define AUDIT_MAX_SIGS 100      /* signature lines in a note */
+
+typedef struct audit_vkey {
+    char name[AUDIT_MAX_NAME + 1];
+    uint32_t id;                /* first 4 bytes of the key hash, big-endian */
+    uint8_t pk[32];
+    bool has_until;             /* revoked for checkpoints above `until` */
+    uint64_t until;
+} audit_vkey;
+
+typedef struct audit_skey {
+    char name[AUDIT_MAX_NAME + 1];
+    uint32_t id;
+    uint8_t pk[32];
+    uint8_t sk[64];             /* libsodium layout: seed || pk */
+} audit_skey;
+
+/* SHA-256(name || 0x0A || 0x01 || pk)[0:4] as a big-endian integer. */
+uint32_t audit_key_id(const char *name, const uint8_t pk[32]);
+
+/* "name+hex8+base64(0x01||pk)". n is the length of s. */
+mg_status audit_vkey_parse(const char *s, size_t n, audit_vkey *out, mg_error *err);
+/* "PRIVATE+KEY+name+hex8+base64(0x01||seed)". */
+mg_status audit_skey_parse(const char *s, size_t n, audit_skey *out, mg_error *err);
+/* Derives a key from a 32-byte seed. */
+mg_status audit_skey_from_seed(const char *name, const uint8_t seed[32],
+                               audit_skey *out, mg_error *err);
+/* Text forms into buf (cap bytes, NUL-terminated). False if it does not fit. */
+bool audit_vkey_format(const audit_vkey *k, char *buf, size_t cap);
+bool audit_skey_format(const audit_skey *k, char *buf, size_t cap);
+void audit_skey_public(const audit_skey *k, audit_vkey *out);
+
+typedef struct audit_checkpoint {
+    char origin[AUDIT_MAX_LINE + 1];
+    uint64_t size;
+    uint8_t root[AUDIT_HASH];
+    size_t n_ext;               /* extension lines after the root hash */
+    size_t body_len;            /* bytes of the body */
+} audit_checkpoint;
+
+/* Parses a checkpoint body (the text of a note) strictly. */
+mg_status audit_checkpoint_parse(const char *body, size_t n, audit_checkpoint *out,
+                                 mg_error *err);
+/* "origin\nsize\nbase64(root)\n" into buf. Returns its length, 0 if too long. */
+size_t audit_checkpoint_format(const char *origin, uint64_t size,
+                               const uint8_t root[AUDIT_HASH], char *buf, size_t cap);
+
+/* Signs text (which must end in a newline) with every key: a new malloc'd
+ * note "text\n— name base64(id||sig)\n..." in *out. */
+mg_status audit_note_sign(const char *text, size_t n, const audit_skey *keys,
+                          size_t nkeys, char **out, mg_error *err);
+
+typedef struct audit_note_result {
+    size_t text_len;            /* the signed text is note[0:text_len] */
+    size_t n_verified;          /* keys (indices into the list) that signed */
+    size_t verified[AUDIT_MAX_SIGS];
+    size_t n_unknown;           /* signature lines of keys not in the list */
+} audit_note_result;
+
+/* Opens a signed note against a list of keys: every signature by a listed
+ * key (same name and id) must verify (else MG_ECRYPTO "invalid signature");
+ * others are ignored; at least one must be listed (else MG_ECRYPTO "no
+ * verifiable signature"). Malformed notes are MG_EFORMAT. */
+mg_status audit_note_open(const char *note, size_t n, const audit_vkey *keys,
+                          size_t nkeys, audit_note_result *res, mg_error *err);
+
+/* Validation shared with the key file reader. */
+bool audit_valid_utf8(const char *s, size_t n);
+bool audit_valid_key_name(const char *s, size_t n);
+/* Strict standard base64 of exactly `want` bytes (want 0: any up to cap). */
+bool audit_b64_decode(const char *s, size_t n, uint8_t *out, size_t cap,
+                      size_t *len);
+void audit_b64_encode(const uint8_t *in, size_t n, char *out, size_t cap);
+void audit_hex_encode(const uint8_t *in, size_t n, char *out);
+
+/* ======================================================================
+ * Canonical entries (entry.c)
+ * ====================================================================== */
+
+enum {
+    AUDIT_F_KIND, AUDIT_F_PRODUCT, AUDIT_F_PORT, AUDIT_F_SUBJECT,
+    AUDIT_F_ACTION, AUDIT_F_EFFECT, AUDIT_F_RULES, AUDIT_F_MODE,
+    AUDIT_F_DIGEST, AUDIT_F_PAYLOAD, AUDIT_NFIELDS
+};
+
+/* Column names in entry order, and the longest value each may hold. */
+extern const char *const audit_field_names[AUDIT_NFIELDS];
+extern const size_t audit_field_max[AUDIT_NFIELDS];
+
+/* An entry's fields as slices (not NUL-terminated). */
+typedef struct audit_entry {
+    uint64_t seq;
+    int64_t event_time;
+    int64_t proc_time;
+    const char *f[AUDIT_NFIELDS];
+    size_t n[AUDIT_NFIELDS];
+} audit_entry;
+
+#define AUDIT_ENTRY_MAGIC "MGA\x01"
+#define AUDIT_ENTRY_FIXED (4 + 8 + 8 + 8 + 4 * AUDIT_NFIELDS)
+
+size_t audit_entry_size(const audit_entry *e);
+/* Writes the canonical encoding; buf holds audit_entry_size(e) bytes. */
+void audit_entry_encode(const audit_entry *e, uint8_t *buf);
+/* Strict decode: slices point into buf. False on any deviation. */
+bool audit_entry_decode(const uint8_t *buf, size_t n, audit_entry *out);
+
+/* ======================================================================
+ * Key store of pseudonyms (keystore.c)
+ * ====================================================================== */
+
+typedef struct audit_keystore audit_keystore;
+
+mg_status audit_keystore_open(const char *path, bool read_only,
+                              audit_keystore **out, mg_error *err);
+void audit_keystore_close(audit_keystore *ks);
+/* The subject's pseudonym (32 hex digits + NUL) in out. With create, a new
+ * random one is made and stored when none exists; without, MG_ENOTFOUND. */
+mg_status audit_keystore_pseudonym(audit_keystore *ks, const char *subject,
+                                   bool create, char out[33], mg_error *err);
+/* Deletes the mapping (MG_ENOTFOUND when there was none). */
+mg_status audit_keystore_forget(audit_keystore *ks, const char *subject,
+                                mg_error *err);
+
+/* ======================================================================
+ * The log on SQLite (log.c)
+ * ====================================================================== */
+
+/* One record as the ring holds it: fixed size, no pointers. */
+typedef struct audit_rec {
+    int64_t event_time;
+    bool governance;            /* checkpoint right after committing it */
+    uint16_t n[AUDIT_NFIELDS];
+    char kind[32];
+    char product[256];
+    char port[128];
+    char subject[256];          /* raw id; replaced by a pseudonym on commit */
+    char action[64];
+    char effect[16];
+    char rules[1024];
+    char mode[16];
+    char digest[64];
+    char payload[4096];
+} audit_rec;
+
+/* Pointer to field i of a record. */
+char *audit_rec_field(audit_rec *r, int i);
+
+typedef struct audit_db {
+    sqlite3 *db;
+    char *path;
+    char *origin;               /* from the state row */
+    audit_frontier fr;
+    int64_t last_proc;          /* processing time of the last entry */
+    uint64_t cp_size;           /* size of the last checkpoint */
+    int64_t cp_time;            /* processing clock at that checkpoint */
+    audit_skey *signers;
+    size_t n_signers;
+} audit_db;
+
+/* Opens or creates the database; origin is required when creating. */
+mg_status audit_db_open(audit_db *d, const char *path, const char *origin,
+                        bool read_only, bool sync_full, mg_error *err);
+void audit_db_close(audit_db *d);
+/* Node source over the nodes table (ud is the audit_db). */
+mg_status audit_db_node(void *ud, unsigned level, uint64_t index,
+                        uint8_t out[AUDIT_HASH], mg_error *err);
+
+/* Appends raw entries (already encoded, seq = current size onward) in one
+ * transaction; a checkpoint is added in the same transaction when
+ * `checkpoint` is set. Used by the record path and by the vector tests. */
+mg_status audit_db_append_raw(audit_db *d, const uint8_t *const *entries,
+                              const size_t *lens, size_t n, bool checkpoint,
+                              int64_t now, mg_error *err);
+/* Encodes and appends records (subjects already pseudonymized) in one
+ * transaction, then a checkpoint if `checkpoint`. */
+mg_status audit_db_append(audit_db *d, audit_rec *const *recs, size_t n,
+                          int64_t now, bool checkpoint, mg_error *err);
+/* Signs and stores a checkpoint of the current tree (no-op if one exists
+ * for this size). */
+mg_status audit_db_checkpoint(audit_db *d, int64_t now, mg_error *err);
+
+/* ======================================================================
+ * Verification (verify.c) and key files
+ * ====================================================================== */
+
+/* Reads a pinned key file: one "vkey [until N]" per line, '#' comments. */
+mg_status audit_keys_load(const char *path, audit_vkey **keys, size_t *n,
+                          mg_error *err);
+mg_status audit_keys_parse(const char *text, size_t len, const char *file,
+                           audit_vkey **keys, size_t *n, mg_error *err);
+
+#endif

@@ -1,0 +1,337 @@
+/*
+ * merkle.c — the Merkle tree of RFC 9162 section 2.1: leaf and node hashes,
+ * tree heads of any size, inclusion and consistency proofs and their
+ * verification, and the frontier that makes appends O(log n).
+ *
+ * Proof generation reads complete subtrees through an audit_node_fn, so the
+ * same code serves an in-memory tree (tests) and the SQLite nodes table.
+ */
+#include <string.h>
+#include <sodium.h>
+#include "audit/audit.h"
+#include "stdlib/error.h"
+
+void audit_leaf_hash(const void *entry, size_t n, uint8_t out[AUDIT_HASH])
+{
+    crypto_hash_sha256_state st;
+    const uint8_t prefix = 0x00;
+    crypto_hash_sha256_init(&st);
+    crypto_hash_sha256_update(&st, &prefix, 1);
+    crypto_hash_sha256_update(&st, entry, n);
+    crypto_hash_sha256_final(&st, out);
+}
+
+void audit_node_hash(const uint8_t l[AUDIT_HASH], const uint8_t r[AUDIT_HASH],
+                     uint8_t out[AUDIT_HASH])
+{
+    crypto_hash_sha256_state st;
+    const uint8_t prefix = 0x01;
+    crypto_hash_sha256_init(&st);
+    crypto_hash_sha256_update(&st, &prefix, 1);
+    crypto_hash_sha256_update(&st, l, AUDIT_HASH);
+    crypto_hash_sha256_update(&st, r, AUDIT_HASH);
+    crypto_hash_sha256_final(&st, out);
+}
+
+void audit_empty_root(uint8_t out[AUDIT_HASH])
+{
+    crypto_hash_sha256(out, (const uint8_t *)"", 0);
+}
+
+/* Largest power of two strictly below n (n >= 2). */
+static uint64_t split_point(uint64_t n)
+{
+    uint64_t k = 1;
+    while (k << 1 < n)
+        k <<= 1;
+    return k;
+}
+
+/* Number of trailing zero bits (x != 0). */
+static unsigned ctz64(uint64_t x)
+{
+    unsigned c = 0;
+    while (!(x & 1)) {
+        x >>= 1;
+        c++;
+    }
+    return c;
+}
+
+/* ======================================================================
+ * Tree heads
+ * ====================================================================== */
+
+/* The range [lo, hi) splits into complete subtrees of decreasing size, each
+ * aligned on its own size; MTH folds them right to left. */
+mg_status audit_range_root(audit_node_fn fn, void *ud, uint64_t lo, uint64_t hi,
+                           uint8_t out[AUDIT_HASH], mg_error *err)
+{
+    uint8_t parts[64][AUDIT_HASH];
+    int np = 0;
+    while (lo < hi) {
+        unsigned level = lo ? ctz64(lo) : 63;
+        while (level > 0 && (hi - lo) < ((uint64_t)1 << level))
+            level--;
+        mg_status s = fn(ud, level, lo >> level, parts[np], err);
+        if (s != MG_OK)
+            return s;
+        np++;
+        lo += (uint64_t)1 << level;
+    }
+    if (np == 0)
+        return mg_error_set(err, MG_EINVAL, NULL, 0, 0, "empty range has no subtree root");
+    memcpy(out, parts[np - 1], AUDIT_HASH);
+    for (int i = np - 2; i >= 0; i--)
+        audit_node_hash(parts[i], out, out);
+    return MG_OK;
+}
+
+mg_status audit_tree_root(audit_node_fn fn, void *ud, uint64_t size,
+                          uint8_t out[AUDIT_HASH], mg_error *err)
+{
+    if (size == 0) {
+        audit_empty_root(out);
+        return MG_OK;
+    }
+    return audit_range_root(fn, ud, 0, size, out, err);
+}
+
+/* ======================================================================
+ * Proof generation
+ * ====================================================================== */
+
+typedef struct proof_buf {
+    uint8_t (*h)[AUDIT_HASH];
+    size_t len;
+} proof_buf;
+
+static mg_status push_range(proof_buf *pb, audit_node_fn fn, void *ud,
+                            uint64_t lo, uint64_t hi, mg_error *err)
+{
+    if (pb->len >= AUDIT_MAX_PROOF)
+        return mg_error_set(err, MG_ELIMIT, NULL, 0, 0, "proof too long");
+    mg_status s = audit_range_root(fn, ud, lo, hi, pb->h[pb->len], err);
+    if (s == MG_OK)
+        pb->len++;
+    return s;
+}
+
+/* PATH(m, D[lo:hi]) -> PATH(m, D[lo:lo+k]) : MTH(D[lo+k:hi])   if m < k
+ *                   -> PATH(m-k, D[lo+k:hi]) : MTH(D[lo:lo+k]) otherwise */
+static mg_status path(proof_buf *pb, audit_node_fn fn, void *ud, uint64_t m,
+                      uint64_t lo, uint64_t hi, mg_error *err)
+{
+    if (hi - lo <= 1)
+        return MG_OK;
+    uint64_t k = split_point(hi - lo);
+    mg_status s;
+    if (m < lo + k) {
+        if ((s = path(pb, fn, ud, m, lo, lo + k, err)) != MG_OK)
+            return s;
+        return push_range(pb, fn, ud, lo + k, hi, err);
+    }
+    if ((s = path(pb, fn, ud, m, lo + k, hi, err)) != MG_OK)
+        return s;
+    return push_range(pb, fn, ud, lo, lo + k, err);
+}
+
+mg_status audit_inclusion_proof(audit_node_fn fn, void *ud, uint64_t index,
+                                uint64_t size, uint8_t proof[][AUDIT_HASH],
+                                size_t *len, mg_error *err)
+{
+    *len = 0;
+    if (index >= size)
+        return mg_error_set(err, MG_EINVAL, NULL, 0, 0,
+                            "leaf index %llu is not below tree size %llu",
+                            (unsigned long long)index, (unsigned long long)size);
+    proof_buf pb = { proof, 0 };
+    mg_status s = path(&pb, fn, ud, index, 0, size, err);
+    *len = pb.len;
+    return s;
+}
+
+/* SUBPROOF(m, D[lo:hi], b), with m counted from lo:
+ *   m == n: {} if b, else {MTH(D[lo:hi])}
+ *   m <= k: SUBPROOF(m, D[lo:lo+k], b) : MTH(D[lo+k:hi])
+ *   m > k:  SUBPROOF(m-k, D[lo+k:hi], false) : MTH(D[lo:lo+k]) */
+static mg_status subproof(proof_buf *pb, audit_node_fn fn, void *ud, uint64_t m,
+                          uint64_t lo, uint64_t hi, bool b, mg_error *err)
+{
+    uint64_t n = hi - lo;
+    if (m == n)
+        return b ? MG_OK : push_range(pb, fn, ud, lo, hi, err);
+    uint64_t k = split_point(n);
+    mg_status s;
+    if (m <= k) {
+        if ((s = subproof(pb, fn, ud, m, lo, lo + k, b, err)) != MG_OK)
+            return s;
+        return push_range(pb, fn, ud, lo + k, hi, err);
+    }
+    if ((s = subproof(pb, fn, ud, m - k, lo + k, hi, false, err)) != MG_OK)
+        return s;
+    return push_range(pb, fn, ud, lo, lo + k, err);
+}
+
+mg_status audit_consistency_proof(audit_node_fn fn, void *ud, uint64_t size1,
+                                  uint64_t size2, uint8_t proof[][AUDIT_HASH],
+                                  size_t *len, mg_error *err)
+{
+    *len = 0;
+    if (size1 == 0 || size1 > size2)
+        return mg_error_set(err, MG_EINVAL, NULL, 0, 0,
+                            "no consistency proof from size %llu to size %llu",
+                            (unsigned long long)size1, (unsigned long long)size2);
+    proof_buf pb = { proof, 0 };
+    mg_status s = subproof(&pb, fn, ud, size1, 0, size2, true, err);
+    *len = pb.len;
+    return s;
+}
+
+/* ======================================================================
+ * Proof verification (RFC 9162 2.1.3.2 and 2.1.4.2)
+ * ====================================================================== */
+
+static bool is_hash(audit_span s)
+{
+    return s.p != NULL && s.n == AUDIT_HASH;
+}
+
+bool audit_verify_inclusion(uint64_t index, uint64_t size, audit_span leaf,
+                            const audit_span *proof, size_t len, audit_span root)
+{
+    if (index >= size || !is_hash(leaf) || !is_hash(root))
+        return false;
+    uint64_t fn = index, sn = size - 1;
+    uint8_t r[AUDIT_HASH];
+    memcpy(r, leaf.p, AUDIT_HASH);
+    for (size_t i = 0; i < len; i++) {
+        if (sn == 0 || !is_hash(proof[i]))
+            return false;
+        if ((fn & 1) || fn == sn) {
+            audit_node_hash(proof[i].p, r, r);
+            while (!(fn & 1) && fn != 0) {
+                fn >>= 1;
+                sn >>= 1;
+            }
+        } else {
+            audit_node_hash(r, proof[i].p, r);
+        }
+        fn >>= 1;
+        sn >>= 1;
+    }
+    return sn == 0 && sodium_memcmp(r, root.p, AUDIT_HASH) == 0;
+}
+
+static bool same_bytes(audit_span a, audit_span b)
+{
+    return a.n == b.n && (a.n == 0 || memcmp(a.p, b.p, a.n) == 0);
+}
+
+bool audit_verify_consistency(uint64_t size1, uint64_t size2, audit_span root1,
+                              audit_span root2, const audit_span *proof, size_t len)
+{
+    if (size1 == 0 || size1 > size2)
+        return false;
+    if (size1 == size2)
+        return len == 0 && same_bytes(root1, root2);
+    if (len == 0 || len > AUDIT_MAX_PROOF || !is_hash(root1) || !is_hash(root2))
+        return false;
+    for (size_t i = 0; i < len; i++)
+        if (!is_hash(proof[i]))
+            return false;
+    /* When size1 is a power of two the old root is itself the first node
+     * of the path, so it is prepended. */
+    audit_span path_[AUDIT_MAX_PROOF + 1];
+    size_t n = 0;
+    if ((size1 & (size1 - 1)) == 0)
+        path_[n++] = root1;
+    memcpy(path_ + n, proof, len * sizeof *proof);
+    n += len;
+
+    uint64_t fn = size1 - 1, sn = size2 - 1;
+    while (fn & 1) {
+        fn >>= 1;
+        sn >>= 1;
+    }
+    uint8_t fr[AUDIT_HASH], sr[AUDIT_HASH];
+    memcpy(fr, path_[0].p, AUDIT_HASH);
+    memcpy(sr, path_[0].p, AUDIT_HASH);
+    for (size_t i = 1; i < n; i++) {
+        if (sn == 0)
+            return false;
+        if ((fn & 1) || fn == sn) {
+            audit_node_hash(path_[i].p, fr, fr);
+            audit_node_hash(path_[i].p, sr, sr);
+            while (!(fn & 1) && fn != 0) {
+                fn >>= 1;
+                sn >>= 1;
+            }
+        } else {
+            audit_node_hash(sr, path_[i].p, sr);
+        }
+        fn >>= 1;
+        sn >>= 1;
+    }
+    return sn == 0 && sodium_memcmp(fr, root1.p, AUDIT_HASH) == 0 &&
+           sodium_memcmp(sr, root2.p, AUDIT_HASH) == 0;
+}
+
+/* ======================================================================
+ * Frontier
+ * ====================================================================== */
+
+mg_status audit_frontier_push(audit_frontier *f, const uint8_t leaf[AUDIT_HASH],
+                              audit_store_fn store, void *ud, mg_error *err)
+{
+    if (f->size == UINT64_MAX)
+        return mg_error_set(err, MG_ELIMIT, NULL, 0, 0, "tree is full");
+    uint64_t idx = f->size;
+    unsigned level = 0;
+    uint8_t cur[AUDIT_HASH];
+    memcpy(cur, leaf, AUDIT_HASH);
+    mg_status s = store ? store(ud, 0, idx, cur, err) : MG_OK;
+    /* Each set low bit of the index is a left sibling waiting for us. */
+    while (s == MG_OK && (idx & 1)) {
+        audit_node_hash(f->h[level], cur, cur);
+        idx >>= 1;
+        level++;
+        s = store ? store(ud, level, idx, cur, err) : MG_OK;
+    }
+    if (s != MG_OK)
+        return s;
+    memcpy(f->h[level], cur, AUDIT_HASH);
+    f->size++;
+    return MG_OK;
+}
+
+void audit_frontier_root(const audit_frontier *f, uint8_t out[AUDIT_HASH])
+{
+    bool any = false;
+    for (unsigned l = 0; l < 64; l++) {
+        if (!(f->size >> l & 1))
+            continue;
+        if (any)
+            audit_node_hash(f->h[l], out, out);
+        else
+            memcpy(out, f->h[l], AUDIT_HASH);
+        any = true;
+    }
+    if (!any)
+        audit_empty_root(out);
+}
+
+mg_status audit_frontier_load(audit_frontier *f, uint64_t size, audit_node_fn fn,
+                              void *ud, mg_error *err)
+{
+    memset(f, 0, sizeof *f);
+    for (unsigned l = 0; l < 64; l++) {
+        if (!(size >> l & 1))
+            continue;
+        mg_status s = fn(ud, l, (size >> l) - 1, f->h[l], err);
+        if (s != MG_OK)
+            return s;
+    }
+    f->size = size;
+    return MG_OK;
+}
