@@ -1,0 +1,146 @@
+#!/bin/sh
+# samples/demo.sh BUILD_DIR — the tour `make demo` gives of the sample mesh
+# (samples/mesh). `make demo` has already built everything in BUILD_DIR;
+# this script builds nothing of the library itself. Each section shows the
+# commands it runs, so they can be copied.
+#
+# Sections: access decisions, one decision explained, a batch of requests,
+# CI checks, embedding (the sidecar). Later sections are marked below.
+set -u
+build=${1:-build}
+root=$(cd "$(dirname "$0")/.." && pwd) || exit 2
+cd "$root" || exit 2
+meshgov=$build/meshgov
+policy_check=$build/policy-check
+mesh=samples/mesh
+requests=samples/requests
+failed=0
+
+for p in "$meshgov" "$policy_check"; do
+    [ -x "$p" ] || { echo "demo: $p is missing: run \`make demo\` (it builds first)" >&2; exit 2; }
+done
+
+if [ -t 1 ] && [ -z "${NO_COLOR:-}" ]; then
+    bold=$(printf '\033[1m') dim=$(printf '\033[2m') reset=$(printf '\033[0m')
+else
+    bold='' dim='' reset=''
+fi
+
+section() {
+    printf '\n%s== %s ==%s\n' "$bold" "$1" "$reset"
+}
+
+note() {
+    printf '%s%s%s\n' "$dim" "$1" "$reset"
+}
+
+# Shows a command, runs it, and remembers a failure; `expect` is the exit
+# status the command should have.
+run() {
+    expect=$1
+    shift
+    printf '\n%s$ %s%s\n' "$bold" "$*" "$reset"
+    "$@"
+    status=$?
+    if [ "$status" != "$expect" ]; then
+        echo "demo: exit status $status, expected $expect" >&2
+        failed=1
+    fi
+}
+
+# meshgov eval for one sample request, in the text form.
+decide() {
+    product=$1 request=$2
+    shift 2
+    run 0 "$meshgov" eval --mesh "$mesh" --product "$product" --request "$requests/$request" --format text "$@"
+}
+
+# ==========================================================================
+section "Access decisions: meshgov eval"
+# ==========================================================================
+note "Every data product embeds the engine; each request is decided against the
+global policies the product adopts and its local ones. Default deny; a forbid
+always beats a permit; masks apply to allowed columns."
+
+note "
+An analyst who is a pii-reader reads orders for an approved purpose (fraud):
+everything allowed, the email masked with a keyed hash."
+decide dp://sales/orders analyst-orders-fraud.json
+
+note "
+The same analyst without a purpose: evaluating the purpose fails (missing
+attribute), so the PII forbid fails closed and the error is reported."
+decide dp://sales/orders analyst-orders-no-purpose.json
+
+note "
+A pii-reader of another domain reads customer profiles for fraud: allowed,
+with masks by tag (hash for email, redact for phone, year for birth date)."
+decide dp://crm/customers pii-reader-customers-fraud.json
+
+note "
+An external partner id (ext-NNNN@partner.com) is refused financial columns."
+decide dp://sales/orders partner-orders.json
+
+note "
+A request from a region the product does not allow: data_locality forbids
+every action on the product."
+decide dp://sales/orders orders-from-us-east.json
+
+note "
+A dry-run policy under trial (clicks_bot_guard) would deny a crawler: the
+decision is unchanged, the difference is reported (and logged)."
+decide dp://web/clicks bot-clicks-dry-run.json
+
+# ==========================================================================
+section "One decision explained: meshgov eval --explain"
+# ==========================================================================
+note "The JSON decision with the rule-by-rule trace, each rule with its
+file:line:col."
+run 0 "$meshgov" eval --mesh "$mesh" --product dp://sales/orders \
+    --request "$requests/partner-orders.json" --explain
+
+# ==========================================================================
+section "A batch of requests: meshgov eval --requests (JSON Lines)"
+# ==========================================================================
+note "One request per line in, one decision per line out."
+run 0 "$meshgov" eval --mesh "$mesh" --product dp://sales/orders --requests "$requests/batch.jsonl"
+
+# ==========================================================================
+section "CI: policy-check"
+# ==========================================================================
+note "Every product's manifest and policy set, as a CI job checks them."
+run 0 "$policy_check" --mesh "$mesh"
+
+# ==========================================================================
+section "Embedding: the sample sidecar (samples/sidecar)"
+# ==========================================================================
+stage=$root/$build/stage
+note "Installed into a staging prefix, then built with pkg-config as a data
+product team would: one policy set, four threads deciding from handles."
+run 0 ${MAKE:-make} -s install PREFIX="$stage" BUILD="$build"
+run 0 ${MAKE:-make} -s -C samples/sidecar PKG_CONFIG_PATH="$stage/lib/pkgconfig" \
+    MESHGOV_PREFIX="$stage" OUT="$root/$build/sidecar"
+run 0 "$build/sidecar" "$mesh" dp://sales/orders 250000
+
+# ==========================================================================
+# Section: audit log (meshgov audit ...) — to be added here.
+# ==========================================================================
+
+# ==========================================================================
+# Section: retention sweeps (meshgov retention sweep) — to be added here.
+# ==========================================================================
+
+# ==========================================================================
+# Section: right to be forgotten (meshgov forget) — to be added here.
+# ==========================================================================
+
+# ==========================================================================
+# Section: adoption (meshgov adoption) — to be added here.
+# ==========================================================================
+
+echo
+if [ $failed != 0 ]; then
+    echo "demo: some steps did not go as expected (see above)" >&2
+    exit 1
+fi
+echo "demo: done"
