@@ -25,6 +25,37 @@
 #define AUDIT_WUR __attribute__((warn_unused_result))
 #else
 #define AUDIT_WUR
+/* A private key file: refused if group or others may read it. */
+mg_status audit_skey_load(const char *path, audit_skey *out, mg_error *err);
+
+/* ======================================================================
+ * The log handle: ring and writer thread (ring.c), API (api.c)
+ * ====================================================================== */
+
+struct mg_audit_log {
+    audit_db db;
+    audit_keystore *ks;
+    pthread_mutex_t db_lock;    /* the SQLite connections and db state */
+    pthread_mutex_t mu;         /* the ring and the fields below */
+    pthread_cond_t work;        /* signals the writer */
+    pthread_cond_t done;        /* signals waiters: head moved or failure */
+    audit_rec *ring;
+    uint64_t cap;
+    uint64_t head;              /* first seq not yet durable */
+    uint64_t tail;              /* next seq to hand out */
+    mg_status failed;           /* MG_OK, or the write failure */
+    char failmsg[512];
+    bool stop;
+    bool has_writer;
+    pthread_t writer;
+    uint32_t cp_every;
+    uint32_t cp_ms;
+    int64_t (*clock)(void *ud);
+    void *clock_ud;
+};
+
+int64_t audit_now(const mg_audit_log *log);
+
 #endif
 
 /* ======================================================================
@@ -257,9 +288,15 @@ typedef struct audit_db {
     int64_t last_proc;          /* processing time of the last entry */
     uint64_t cp_size;           /* size of the last checkpoint */
     int64_t cp_time;            /* processing clock at that checkpoint */
-    audit_skey *signers;
+    audit_skey *signers;        /* checkpoint signers, owned */
     size_t n_signers;
+    bool read_only;
+    sqlite3_stmt *st[6];        /* prepared statements, see log.c */
 } audit_db;
+
+/* Maps the connection's last error to MG_EIO (disk full, I/O), MG_ENOMEM
+ * or MG_EDB, with SQLite's message prefixed by `what`. */
+mg_status audit_db_error(sqlite3 *db, const char *path, const char *what, mg_error *err);
 
 /* Opens or creates the database; origin is required when creating. */
 mg_status audit_db_open(audit_db *d, const char *path, const char *origin,
@@ -292,5 +329,36 @@ mg_status audit_keys_load(const char *path, audit_vkey **keys, size_t *n,
                           mg_error *err);
 mg_status audit_keys_parse(const char *text, size_t len, const char *file,
                            audit_vkey **keys, size_t *n, mg_error *err);
+
+/* A private key file: refused if group or others may read it. */
+mg_status audit_skey_load(const char *path, audit_skey *out, mg_error *err);
+
+/* ======================================================================
+ * The log handle: ring and writer thread (ring.c), API (api.c)
+ * ====================================================================== */
+
+struct mg_audit_log {
+    audit_db db;
+    audit_keystore *ks;
+    pthread_mutex_t db_lock;    /* the SQLite connections and db state */
+    pthread_mutex_t mu;         /* the ring and the fields below */
+    pthread_cond_t work;        /* signals the writer */
+    pthread_cond_t done;        /* signals waiters: head moved or failure */
+    audit_rec *ring;
+    uint64_t cap;
+    uint64_t head;              /* first seq not yet durable */
+    uint64_t tail;              /* next seq to hand out */
+    mg_status failed;           /* MG_OK, or the write failure */
+    char failmsg[512];
+    bool stop;
+    bool has_writer;
+    pthread_t writer;
+    uint32_t cp_every;
+    uint32_t cp_ms;
+    int64_t (*clock)(void *ud);
+    void *clock_ud;
+};
+
+int64_t audit_now(const mg_audit_log *log);
 
 #endif

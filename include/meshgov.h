@@ -335,7 +335,221 @@ mg_status mg_forget_plan_of(const mg_policy_set *set, int port,
 
 /* ======================================================================
  * Audit log — see the section below (audit/)
- * ====================================================================== */
+ * ======================================================================
+ * A signed, tamper-evident, append-only log on SQLite (docs/audit.md):
+ * entries are leaves of an RFC 9162 Merkle tree; signed C2SP checkpoints
+ * (Ed25519) anchor its head. Subjects are stored only as pseudonyms kept in
+ * a separate key store.
+ *
+ * THREADS. A log handle serializes its own use: any thread may call any
+ * function on it at any time (except mg_audit_close, which must be the
+ * last call). mg_audit_record never waits for a disk: it copies the record
+ * into a bounded in-memory ring (no allocation) that a writer thread owned
+ * by the handle drains, pseudonymizes and group-commits.
+ */
+
+typedef struct mg_audit_log mg_audit_log;
+
+/* Longest value of each record field, in bytes. A longer value is refused
+ * (MG_ELIMIT), never truncated. */
+#define MG_AUDIT_MAX_KIND 32
+#define MG_AUDIT_MAX_PRODUCT 256
+#define MG_AUDIT_MAX_PORT 128
+#define MG_AUDIT_MAX_SUBJECT 256
+#define MG_AUDIT_MAX_ACTION 64
+#define MG_AUDIT_MAX_EFFECT 16
+#define MG_AUDIT_MAX_RULES 1024
+#define MG_AUDIT_MAX_MODE 16
+#define MG_AUDIT_MAX_DIGEST 64
+#define MG_AUDIT_MAX_PAYLOAD 4096
+
+typedef struct mg_audit_config {
+    const char *path;          /* the audit database (created if missing) */
+    const char *keystore;      /* pseudonym key store, a separate SQLite file;
+                                  NULL: records with a subject are refused */
+    const char *origin;        /* checkpoint origin, e.g. "acme/sales/orders";
+                                  required to create a log, checked after */
+    const char *signing_key;   /* private key file (mg_audit_keygen); NULL
+                                  opens the log read-only: no writer thread,
+                                  only queries and proofs */
+    uint32_t checkpoint_every; /* checkpoint after this many entries; 0: 1000 */
+    uint32_t checkpoint_ms;    /* ... or this long after the last one while
+                                  entries wait; 0: 1000 */
+    uint32_t ring_capacity;    /* records held in memory; 0: 1024 */
+    bool synchronous_normal;   /* SQLite synchronous=NORMAL instead of FULL
+                                  (faster; a power loss may lose the last
+                                  commits, never corrupt the log) */
+    /* Processing clock in microseconds since the epoch; NULL: the system
+     * clock. Tests inject one. Processing time never goes backwards: an
+     * earlier reading is raised to the last one recorded. */
+    int64_t (*clock)(void *ud);
+    void *clock_ud;
+} mg_audit_config;
+
+/* Opens (or creates) a log. With a signing key, starts the writer thread.
+ * The handle is the caller's; release it with mg_audit_close. */
+mg_status mg_audit_open(const mg_audit_config *cfg, mg_audit_log **out,
+                        mg_error *err);
+
+/* Stops accepting records, flushes the ring, signs a final checkpoint so
+ * the tail is anchored, stops the writer and frees the handle. Accepts
+ * NULL. A flush failure is lost here: call mg_audit_flush first to see it. */
+void mg_audit_close(mg_audit_log *log);
+
+/* One event. Every string may be NULL (empty); none is kept after the call. */
+typedef struct mg_audit_record {
+    const char *kind;      /* "decision", "policy_load", "retention_sweep",
+                              "forget", "key_rotation", "adoption_change"... */
+    const char *product;   /* product URI */
+    const char *port;
+    const char *subject;   /* raw subject id: the log stores its pseudonym */
+    const char *action;
+    const char *effect;    /* "allow", "deny", "partial", ... */
+    const char *rules;     /* deciding rule ids, space-separated */
+    const char *mode;      /* "enforce" or "dry_run" */
+    const char *digest;    /* policy set digest, 64 hex digits */
+    const char *payload;   /* JSON text with the event's details */
+    int64_t event_time_us; /* when it happened (may go backwards: late data) */
+    bool governance;       /* a governance action: its commit is followed at
+                              once by a checkpoint */
+} mg_audit_record;
+
+/* Queues a record without waiting for a disk and without allocating; *seq
+ * receives its sequence number (its leaf index, from 0). MG_EBUSY when the
+ * ring is full: the record is not recorded and the caller must fail closed.
+ * After a write failure every call returns that failure (MG_EIO, MG_EDB):
+ * the log never drops records silently. Thread-safe. */
+mg_status mg_audit_record_push(mg_audit_log *log, const mg_audit_record *rec,
+                               uint64_t *seq, mg_error *err);
+
+/* Waits until record `seq` is durable (its transaction committed). Returns
+ * the writer's error if it failed before committing seq. Thread-safe. */
+mg_status mg_audit_wait(mg_audit_log *log, uint64_t seq, mg_error *err);
+
+/* mg_audit_record_push then mg_audit_wait: returns once durable. */
+mg_status mg_audit_append(mg_audit_log *log, const mg_audit_record *rec,
+                          uint64_t *seq, mg_error *err);
+
+/* Waits until every record pushed before the call is durable. */
+mg_status mg_audit_flush(mg_audit_log *log, mg_error *err);
+
+/* Flushes, then signs a checkpoint of the current tree (if the last one
+ * does not already cover it). For governance actions and on demand. */
+mg_status mg_audit_checkpoint(mg_audit_log *log, mg_error *err);
+
+/* Number of durable entries. Thread-safe. */
+uint64_t mg_audit_size(mg_audit_log *log);
+
+/* The latest signed checkpoint (a C2SP signed note) in a new string the
+ * caller frees with mg_free(); MG_ENOTFOUND when there is none. */
+mg_status mg_audit_latest_checkpoint(mg_audit_log *log, char **note,
+                                     mg_error *err);
+
+/* Key rotation: a "key_rotation" governance entry is appended and its
+ * checkpoint is signed by both the current and the new key; later
+ * checkpoints by the new key only. */
+mg_status mg_audit_rotate_key(mg_audit_log *log, const char *new_key_file,
+                              mg_error *err);
+
+/* Forgets a subject: deletes its pseudonym from the key store, so its
+ * entries can no longer be linked to it. MG_ENOTFOUND if it had none. */
+mg_status mg_audit_forget_subject(mg_audit_log *log, const char *subject,
+                                  mg_error *err);
+
+/* Creates an Ed25519 key named `name` (e.g. "acme/sales/orders"): writes
+ * the private key to skey_file (created with mode 0600; an existing file
+ * is refused) and returns the verifier key "name+id+base64" in *vkey, a new
+ * string the caller frees with mg_free(). Private key files readable by
+ * group or others are refused when loaded (MG_ECRYPTO, naming the file). */
+mg_status mg_audit_keygen(const char *name, const char *skey_file,
+                          char **vkey, mg_error *err);
+
+/* ---- verification ---------------------------------------------------- */
+
+typedef enum mg_audit_verdict {
+    MG_AUDIT_OK = 0,          /* every entry is covered by a valid checkpoint */
+    MG_AUDIT_UNANCHORED = 1,  /* consistent, but entries after the last valid
+                                 checkpoint are not anchored by any signature */
+    MG_AUDIT_FAIL = 2         /* tampered, truncated, or otherwise invalid */
+} mg_audit_verdict;
+
+typedef struct mg_audit_verify_opts {
+    const char *db;            /* the audit database, opened read-only */
+    const char *keys;          /* pinned key file: "vkey [until SIZE]" lines */
+    const char *trusted_checkpoint; /* a signed checkpoint the auditor kept
+                                  (note text), or NULL */
+    size_t trusted_len;
+    /* Called now and then with entries done and total; may be NULL. */
+    void (*progress)(void *ud, uint64_t done, uint64_t total);
+    void *progress_ud;
+} mg_audit_verify_opts;
+
+typedef struct mg_audit_report {
+    mg_audit_verdict verdict;
+    uint64_t size;             /* entries in the log */
+    uint64_t verified_size;    /* entries proven by a valid checkpoint */
+    uint64_t checkpoints;      /* valid checkpoints checked */
+    int64_t first_bad_seq;     /* FAIL: first entry not proven good; else -1 */
+    int64_t bad_checkpoint;    /* tree size of a failing checkpoint, or -1 */
+    char message[512];         /* one line for people */
+} mg_audit_report;
+
+/* Verifies a log: every entry re-encoded from its columns, the tree
+ * rebuilt, every checkpoint's signature (keys from the pinned file only,
+ * never from the database), checkpoints mutually consistent, processing
+ * time monotonic, sequence contiguous from 0, and, with a trusted
+ * checkpoint, that the log extends it. Returns MG_OK when the verification
+ * ran (the verdict is in *rep, MG_AUDIT_FAIL included); an error status
+ * only when it could not run (unreadable key file, not an audit log). */
+mg_status mg_audit_verify(const mg_audit_verify_opts *opts,
+                          mg_audit_report *rep, mg_error *err);
+
+/* ---- proofs ------------------------------------------------------------ */
+
+/* Inclusion proof of entry `seq` in the tree of size tree_size (0: the
+ * latest checkpoint) as JSON (docs/audit.md), with the entry, its leaf hash
+ * and the signed checkpoint of that size; a new string the caller frees
+ * with mg_free(). tree_size must be the size of a stored checkpoint. */
+mg_status mg_audit_prove(mg_audit_log *log, uint64_t seq, uint64_t tree_size,
+                         char **json, mg_error *err);
+
+/* Consistency proof from size1 to size2 (0: the latest checkpoint), both
+ * checkpoint sizes, as JSON with both signed checkpoints. Caller frees. */
+mg_status mg_audit_consistency(mg_audit_log *log, uint64_t size1,
+                               uint64_t size2, char **json, mg_error *err);
+
+/* Checks a proof made by mg_audit_prove or mg_audit_consistency against
+ * the pinned key file, without the database. MG_OK if it holds; MG_ECRYPTO
+ * for a bad signature; MG_EINTEGRITY for a proof that does not hold;
+ * MG_EFORMAT for malformed JSON. */
+mg_status mg_audit_check_proof(const char *json, size_t len,
+                               const char *keys_file, mg_error *err);
+
+/* ---- queries ----------------------------------------------------------- */
+
+/* Receives one JSON object per line (no newline), valid during the call.
+ * Return nonzero to stop early. */
+typedef int (*mg_audit_row_fn)(void *ud, const char *json, size_t len);
+
+typedef struct mg_audit_filter {
+    const char *kind, *product, *port, *action, *effect;  /* NULL: any */
+    const char *subject;       /* raw id, looked up in the key store; a
+                                  forgotten subject matches nothing */
+    bool has_from, has_to;
+    int64_t from_us, to_us;    /* event time in [from, to) */
+    uint64_t limit;            /* 0: no limit */
+} mg_audit_filter;
+
+/* Entries matching every given filter, in sequence order. Subjects are
+ * shown as pseudonyms. */
+mg_status mg_audit_query(mg_audit_log *log, const mg_audit_filter *f,
+                         mg_audit_row_fn fn, void *ud, mg_error *err);
+
+/* Every entry with its canonical bytes (base64) and leaf hash, then every
+ * checkpoint: JSON lines an independent verifier can check. */
+mg_status mg_audit_export(mg_audit_log *log, mg_audit_row_fn fn, void *ud,
+                          mg_error *err);
+
 
 #ifdef __cplusplus
 }

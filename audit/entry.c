@@ -1,0 +1,97 @@
+/*
+ * entry.c — the canonical encoding of a log entry, the bytes the Merkle leaf
+ * hashes. It binds the sequence number, so an entry replayed or moved to
+ * another position no longer matches its leaf:
+ *
+ *   "MGA" 0x01                      magic and version (4 bytes)
+ *   seq, event_time, proc_time      3 x 8 bytes, big-endian (times signed, us)
+ *   10 x (u32 big-endian length, bytes)
+ *        kind product port subject action effect rules mode digest payload
+ *
+ * Every length is exact and nothing follows the last field, so each entry
+ * has exactly one encoding (docs/audit.md).
+ */
+#include <string.h>
+#include "audit/audit.h"
+
+const char *const audit_field_names[AUDIT_NFIELDS] = {
+    "kind", "product", "port", "subject", "action",
+    "effect", "rules", "mode", "digest", "payload",
+};
+
+const size_t audit_field_max[AUDIT_NFIELDS] = {
+    32, 256, 128, 256, 64, 16, 1024, 16, 64, 4096,
+};
+
+static void put64(uint8_t *p, uint64_t v)
+{
+    for (int i = 7; i >= 0; i--, v >>= 8)
+        p[i] = (uint8_t)v;
+}
+
+static uint64_t get64(const uint8_t *p)
+{
+    uint64_t v = 0;
+    for (int i = 0; i < 8; i++)
+        v = v << 8 | p[i];
+    return v;
+}
+
+static void put32(uint8_t *p, uint32_t v)
+{
+    p[0] = (uint8_t)(v >> 24);
+    p[1] = (uint8_t)(v >> 16);
+    p[2] = (uint8_t)(v >> 8);
+    p[3] = (uint8_t)v;
+}
+
+static uint32_t get32(const uint8_t *p)
+{
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+size_t audit_entry_size(const audit_entry *e)
+{
+    size_t n = AUDIT_ENTRY_FIXED;
+    for (int i = 0; i < AUDIT_NFIELDS; i++)
+        n += e->n[i];
+    return n;
+}
+
+void audit_entry_encode(const audit_entry *e, uint8_t *buf)
+{
+    memcpy(buf, AUDIT_ENTRY_MAGIC, 4);
+    put64(buf + 4, e->seq);
+    put64(buf + 12, (uint64_t)e->event_time);
+    put64(buf + 20, (uint64_t)e->proc_time);
+    uint8_t *p = buf + 28;
+    for (int i = 0; i < AUDIT_NFIELDS; i++) {
+        put32(p, (uint32_t)e->n[i]);
+        if (e->n[i])
+            memcpy(p + 4, e->f[i], e->n[i]);
+        p += 4 + e->n[i];
+    }
+}
+
+bool audit_entry_decode(const uint8_t *buf, size_t n, audit_entry *out)
+{
+    memset(out, 0, sizeof *out);
+    if (n < AUDIT_ENTRY_FIXED || memcmp(buf, AUDIT_ENTRY_MAGIC, 4) != 0)
+        return false;
+    out->seq = get64(buf + 4);
+    out->event_time = (int64_t)get64(buf + 12);
+    out->proc_time = (int64_t)get64(buf + 20);
+    size_t at = 28;
+    for (int i = 0; i < AUDIT_NFIELDS; i++) {
+        if (n - at < 4)
+            return false;
+        uint32_t l = get32(buf + at);
+        at += 4;
+        if (l > audit_field_max[i] || n - at < l)
+            return false;
+        out->f[i] = (const char *)buf + at;
+        out->n[i] = l;
+        at += l;
+    }
+    return at == n;
+}

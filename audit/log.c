@@ -1,0 +1,419 @@
+/*
+ * log.c — the audit log on SQLite: schema, state, appends and checkpoints.
+ *
+ * Every append runs in one transaction holding the entries, the tree nodes
+ * they complete, the new state row and, when due, the signed checkpoint
+ * (group commit). The frontier of the tree is kept in memory and reloaded
+ * from the nodes table on open, so an append costs O(log n). A failed
+ * transaction is rolled back and the in-memory state restored, so nothing
+ * is reported durable that has not committed.
+ */
+#include <assert.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sodium.h>
+#include "audit/audit.h"
+#include "stdlib/error.h"
+
+#define SCHEMA_VERSION 1
+
+enum { ST_ENTRY, ST_NODE, ST_GET_NODE, ST_STATE, ST_CP, ST_COUNT };
+
+static const char *const sql_st[ST_COUNT] = {
+    [ST_ENTRY] = "INSERT INTO entries(seq, event_time, proc_time, kind, product, port,"
+                 " subject, action, effect, rules, mode, digest, payload, entry)"
+                 " VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14)",
+    [ST_NODE] = "INSERT OR REPLACE INTO nodes(level, idx, hash) VALUES (?1, ?2, ?3)",
+    [ST_GET_NODE] = "SELECT hash FROM nodes WHERE level = ?1 AND idx = ?2",
+    [ST_STATE] = "UPDATE state SET size = ?1, last_proc_time = ?2, cp_size = ?3, cp_time = ?4"
+                 " WHERE id = 1",
+    [ST_CP] = "INSERT OR IGNORE INTO checkpoints(size, root, time, note) VALUES (?1, ?2, ?3, ?4)",
+};
+
+static const char SCHEMA[] =
+    "CREATE TABLE IF NOT EXISTS state(id INTEGER PRIMARY KEY CHECK (id = 1),"
+    " version INTEGER NOT NULL, origin TEXT NOT NULL, size INTEGER NOT NULL,"
+    " last_proc_time INTEGER NOT NULL, cp_size INTEGER NOT NULL, cp_time INTEGER NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS entries(seq INTEGER PRIMARY KEY,"
+    " event_time INTEGER NOT NULL, proc_time INTEGER NOT NULL, kind TEXT NOT NULL,"
+    " product TEXT NOT NULL, port TEXT NOT NULL, subject TEXT NOT NULL,"
+    " action TEXT NOT NULL, effect TEXT NOT NULL, rules TEXT NOT NULL, mode TEXT NOT NULL,"
+    " digest TEXT NOT NULL, payload TEXT NOT NULL, entry BLOB NOT NULL);"
+    "CREATE INDEX IF NOT EXISTS entries_subject ON entries(subject);"
+    "CREATE INDEX IF NOT EXISTS entries_product ON entries(product, port, event_time);"
+    "CREATE TABLE IF NOT EXISTS nodes(level INTEGER NOT NULL, idx INTEGER NOT NULL,"
+    " hash BLOB NOT NULL, PRIMARY KEY (level, idx)) WITHOUT ROWID;"
+    "CREATE TABLE IF NOT EXISTS checkpoints(size INTEGER PRIMARY KEY, root BLOB NOT NULL,"
+    " time INTEGER NOT NULL, note TEXT NOT NULL);";
+
+mg_status audit_db_error(sqlite3 *db, const char *path, const char *what, mg_error *err)
+{
+    int rc = db ? sqlite3_errcode(db) & 0xff : SQLITE_NOMEM;
+    mg_status code = rc == SQLITE_NOMEM ? MG_ENOMEM :
+                     rc == SQLITE_FULL || rc == SQLITE_IOERR || rc == SQLITE_CANTOPEN ? MG_EIO :
+                     MG_EDB;
+    return mg_error_set(err, code, path, 0, 0, "%s: %s", what,
+                        db ? sqlite3_errmsg(db) : "out of memory");
+}
+
+static mg_status db_err(audit_db *d, const char *what, mg_error *err)
+{
+    return audit_db_error(d->db, d->path, what, err);
+}
+
+static mg_status exec(audit_db *d, const char *sql, const char *what, mg_error *err)
+{
+    return sqlite3_exec(d->db, sql, NULL, NULL, NULL) == SQLITE_OK ? MG_OK
+                                                                    : db_err(d, what, err);
+}
+
+static mg_status read_state(audit_db *d, bool *found, mg_error *err)
+{
+    sqlite3_stmt *st;
+    *found = false;
+    if (sqlite3_prepare_v2(d->db, "SELECT version, origin, size, last_proc_time, cp_size,"
+                           " cp_time FROM state WHERE id = 1", -1, &st, NULL) != SQLITE_OK)
+        return db_err(d, "reading the log state", err);
+    mg_status s = MG_OK;
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        const char *origin = (const char *)sqlite3_column_text(st, 1);
+        if (sqlite3_column_int(st, 0) != SCHEMA_VERSION || !origin ||
+            sqlite3_column_int64(st, 2) < 0 || sqlite3_column_int64(st, 4) < 0) {
+            s = mg_error_set(err, MG_EFORMAT, d->path, 0, 0,
+                             "not a meshgov audit log of version %d", SCHEMA_VERSION);
+        } else if (!(d->origin = strdup(origin))) {
+            s = mg_error_set(err, MG_ENOMEM, NULL, 0, 0, "out of memory");
+        } else {
+            *found = true;
+            d->fr.size = (uint64_t)sqlite3_column_int64(st, 2);
+            d->last_proc = sqlite3_column_int64(st, 3);
+            d->cp_size = (uint64_t)sqlite3_column_int64(st, 4);
+            d->cp_time = sqlite3_column_int64(st, 5);
+        }
+    } else if (rc != SQLITE_DONE) {
+        s = db_err(d, "reading the log state", err);
+    }
+    sqlite3_finalize(st);
+    return s;
+}
+
+static mg_status create_state(audit_db *d, const char *origin, mg_error *err)
+{
+    if (!origin || !*origin || strchr(origin, '\n') || strlen(origin) > AUDIT_MAX_LINE)
+        return mg_error_set(err, MG_EINVAL, d->path, 0, 0,
+                            "a new audit log needs an origin (one line, at most %d bytes)",
+                            AUDIT_MAX_LINE);
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(d->db, "INSERT INTO state(id, version, origin, size,"
+                           " last_proc_time, cp_size, cp_time) VALUES (1, ?1, ?2, 0, 0, 0, 0)",
+                           -1, &st, NULL) != SQLITE_OK)
+        return db_err(d, "creating the log", err);
+    sqlite3_bind_int(st, 1, SCHEMA_VERSION);
+    sqlite3_bind_text(st, 2, origin, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(st);
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE)
+        return db_err(d, "creating the log", err);
+    if (!(d->origin = strdup(origin)))
+        return mg_error_set(err, MG_ENOMEM, NULL, 0, 0, "out of memory");
+    return MG_OK;
+}
+
+mg_status audit_db_open(audit_db *d, const char *path, const char *origin,
+                        bool read_only, bool sync_full, mg_error *err)
+{
+    memset(d, 0, sizeof *d);
+    d->read_only = read_only;
+    if (!(d->path = strdup(path)))
+        return mg_error_set(err, MG_ENOMEM, NULL, 0, 0, "out of memory");
+    int flags = read_only ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
+    mg_status s;
+    if (sqlite3_open_v2(path, &d->db, flags, NULL) != SQLITE_OK) {
+        s = db_err(d, "cannot open the audit log", err);
+        goto fail;
+    }
+    sqlite3_busy_timeout(d->db, 5000);
+    if (!read_only) {
+        if ((s = exec(d, "PRAGMA journal_mode=WAL", "setting WAL mode", err)) != MG_OK ||
+            (s = exec(d, sync_full ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL",
+                      "setting synchronous", err)) != MG_OK ||
+            (s = exec(d, "BEGIN IMMEDIATE", "creating the schema", err)) != MG_OK)
+            goto fail;
+        s = exec(d, SCHEMA, "creating the schema", err);
+    }
+    bool found = false;
+    if (s == MG_OK || read_only)
+        s = read_state(d, &found, err);
+    if (s == MG_OK && !found)
+        s = read_only ? mg_error_set(err, MG_EFORMAT, path, 0, 0, "not a meshgov audit log")
+                      : create_state(d, origin, err);
+    if (s == MG_OK && found && origin && strcmp(origin, d->origin) != 0)
+        s = mg_error_set(err, MG_EINVAL, path, 0, 0, "the log's origin is \"%s\", not \"%s\"",
+                         d->origin, origin);
+    if (!read_only)
+        s = s == MG_OK ? exec(d, "COMMIT", "creating the schema", err)
+                       : (sqlite3_exec(d->db, "ROLLBACK", NULL, NULL, NULL), s);
+    if (s != MG_OK)
+        goto fail;
+    for (int i = 0; i < ST_COUNT; i++) {
+        if (read_only && i != ST_GET_NODE)
+            continue;
+        if (sqlite3_prepare_v3(d->db, sql_st[i], -1, SQLITE_PREPARE_PERSISTENT, &d->st[i],
+                               NULL) != SQLITE_OK) {
+            s = db_err(d, "preparing statements", err);
+            goto fail;
+        }
+    }
+    uint64_t size = d->fr.size;
+    if ((s = audit_frontier_load(&d->fr, size, audit_db_node, d, err)) != MG_OK)
+        goto fail;
+    return MG_OK;
+fail:
+    audit_db_close(d);
+    return s;
+}
+
+void audit_db_close(audit_db *d)
+{
+    for (int i = 0; i < ST_COUNT; i++)
+        sqlite3_finalize(d->st[i]);
+    sqlite3_close(d->db);
+    free(d->path);
+    free(d->origin);
+    if (d->signers)
+        sodium_memzero(d->signers, d->n_signers * sizeof *d->signers);
+    free(d->signers);
+    memset(d, 0, sizeof *d);
+}
+
+mg_status audit_db_node(void *ud, unsigned level, uint64_t index,
+                        uint8_t out[AUDIT_HASH], mg_error *err)
+{
+    audit_db *d = ud;
+    sqlite3_stmt *st = d->st[ST_GET_NODE];
+    if (!st && sqlite3_prepare_v3(d->db, sql_st[ST_GET_NODE], -1, SQLITE_PREPARE_PERSISTENT,
+                                  &d->st[ST_GET_NODE], NULL) != SQLITE_OK)
+        return db_err(d, "reading a tree node", err);
+    st = d->st[ST_GET_NODE];
+    sqlite3_bind_int(st, 1, (int)level);
+    sqlite3_bind_int64(st, 2, (sqlite3_int64)index);
+    int rc = sqlite3_step(st);
+    mg_status s = MG_OK;
+    if (rc == SQLITE_ROW && sqlite3_column_bytes(st, 0) == AUDIT_HASH)
+        memcpy(out, sqlite3_column_blob(st, 0), AUDIT_HASH);
+    else if (rc == SQLITE_ROW || rc == SQLITE_DONE)
+        s = mg_error_set(err, MG_EINTEGRITY, d->path, 0, 0,
+                         "tree node (level %u, index %llu) is missing or malformed", level,
+                         (unsigned long long)index);
+    else
+        s = db_err(d, "reading a tree node", err);
+    sqlite3_reset(st);
+    return s;
+}
+
+static mg_status store_node(void *ud, unsigned level, uint64_t index,
+                            const uint8_t h[AUDIT_HASH], mg_error *err)
+{
+    audit_db *d = ud;
+    sqlite3_stmt *st = d->st[ST_NODE];
+    sqlite3_bind_int(st, 1, (int)level);
+    sqlite3_bind_int64(st, 2, (sqlite3_int64)index);
+    sqlite3_bind_blob(st, 3, h, AUDIT_HASH, SQLITE_STATIC);
+    int rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    return rc == SQLITE_DONE ? MG_OK : db_err(d, "storing a tree node", err);
+}
+
+/* The in-memory part of the state, saved so a rollback can restore it. */
+typedef struct saved {
+    audit_frontier fr;
+    int64_t last_proc;
+    uint64_t cp_size;
+    int64_t cp_time;
+} saved;
+
+static void save(const audit_db *d, saved *s)
+{
+    s->fr = d->fr;
+    s->last_proc = d->last_proc;
+    s->cp_size = d->cp_size;
+    s->cp_time = d->cp_time;
+}
+
+static void restore(audit_db *d, const saved *s)
+{
+    d->fr = s->fr;
+    d->last_proc = s->last_proc;
+    d->cp_size = s->cp_size;
+    d->cp_time = s->cp_time;
+}
+
+static mg_status begin(audit_db *d, mg_error *err)
+{
+    if (d->read_only)
+        return mg_error_set(err, MG_EINVAL, d->path, 0, 0, "the audit log is open read-only");
+    return exec(d, "BEGIN IMMEDIATE", "starting a transaction", err);
+}
+
+static mg_status finish(audit_db *d, mg_status s, const saved *sv, mg_error *err)
+{
+    if (s == MG_OK)
+        s = exec(d, "COMMIT", "committing", err);
+    if (s != MG_OK) {
+        sqlite3_exec(d->db, "ROLLBACK", NULL, NULL, NULL);
+        restore(d, sv);
+    }
+    return s;
+}
+
+/* Inserts one encoded entry with its columns and pushes its leaf. */
+static mg_status insert_entry(audit_db *d, const audit_entry *e, const uint8_t *enc,
+                              size_t len, mg_error *err)
+{
+    sqlite3_stmt *st = d->st[ST_ENTRY];
+    sqlite3_bind_int64(st, 1, (sqlite3_int64)e->seq);
+    sqlite3_bind_int64(st, 2, e->event_time);
+    sqlite3_bind_int64(st, 3, e->proc_time);
+    for (int i = 0; i < AUDIT_NFIELDS; i++)
+        sqlite3_bind_text(st, 4 + i, e->n[i] ? e->f[i] : "", (int)e->n[i], SQLITE_STATIC);
+    sqlite3_bind_blob(st, 14, enc, (int)len, SQLITE_STATIC);
+    int rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    if (rc != SQLITE_DONE)
+        return db_err(d, "appending an entry", err);
+    uint8_t leaf[AUDIT_HASH];
+    audit_leaf_hash(enc, len, leaf);
+    return audit_frontier_push(&d->fr, leaf, store_node, d, err);
+}
+
+static mg_status write_state(audit_db *d, mg_error *err)
+{
+    sqlite3_stmt *st = d->st[ST_STATE];
+    sqlite3_bind_int64(st, 1, (sqlite3_int64)d->fr.size);
+    sqlite3_bind_int64(st, 2, d->last_proc);
+    sqlite3_bind_int64(st, 3, (sqlite3_int64)d->cp_size);
+    sqlite3_bind_int64(st, 4, d->cp_time);
+    int rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    return rc == SQLITE_DONE ? MG_OK : db_err(d, "updating the log state", err);
+}
+
+/* Signs the current tree head and stores it; inside a transaction. */
+static mg_status write_checkpoint(audit_db *d, int64_t now, mg_error *err)
+{
+    if (d->n_signers == 0)
+        return mg_error_set(err, MG_ECRYPTO, d->path, 0, 0, "no checkpoint signing key");
+    uint8_t root[AUDIT_HASH];
+    char body[AUDIT_MAX_LINE + 128];
+    audit_frontier_root(&d->fr, root);
+    size_t bl = audit_checkpoint_format(d->origin, d->fr.size, root, body, sizeof body);
+    char *note = NULL;
+    mg_status s = audit_note_sign(body, bl, d->signers, d->n_signers, &note, err);
+    if (s != MG_OK)
+        return s;
+    sqlite3_stmt *st = d->st[ST_CP];
+    sqlite3_bind_int64(st, 1, (sqlite3_int64)d->fr.size);
+    sqlite3_bind_blob(st, 2, root, AUDIT_HASH, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 3, now);
+    sqlite3_bind_text(st, 4, note, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    free(note);
+    if (rc != SQLITE_DONE)
+        return db_err(d, "storing a checkpoint", err);
+    d->cp_size = d->fr.size;
+    d->cp_time = now;
+    return MG_OK;
+}
+
+/* Processing time never goes backwards within a log. */
+static int64_t proc_time(audit_db *d, int64_t now)
+{
+    if (now > d->last_proc)
+        d->last_proc = now;
+    return d->last_proc;
+}
+
+mg_status audit_db_append_raw(audit_db *d, const uint8_t *const *entries,
+                              const size_t *lens, size_t n, bool checkpoint,
+                              int64_t now, mg_error *err)
+{
+    saved sv;
+    save(d, &sv);
+    mg_status s = begin(d, err);
+    if (s != MG_OK)
+        return s;
+    for (size_t i = 0; i < n && s == MG_OK; i++) {
+        audit_entry e;
+        memset(&e, 0, sizeof e);
+        e.seq = d->fr.size;
+        e.proc_time = proc_time(d, now);
+        s = insert_entry(d, &e, entries[i], lens[i], err);
+    }
+    if (s == MG_OK && checkpoint)
+        s = write_checkpoint(d, now, err);
+    if (s == MG_OK)
+        s = write_state(d, err);
+    return finish(d, s, &sv, err);
+}
+
+char *audit_rec_field(audit_rec *r, int i)
+{
+    switch (i) {
+    case AUDIT_F_KIND: return r->kind;
+    case AUDIT_F_PRODUCT: return r->product;
+    case AUDIT_F_PORT: return r->port;
+    case AUDIT_F_SUBJECT: return r->subject;
+    case AUDIT_F_ACTION: return r->action;
+    case AUDIT_F_EFFECT: return r->effect;
+    case AUDIT_F_RULES: return r->rules;
+    case AUDIT_F_MODE: return r->mode;
+    case AUDIT_F_DIGEST: return r->digest;
+    default: return r->payload;
+    }
+}
+
+mg_status audit_db_append(audit_db *d, audit_rec *const *recs, size_t n,
+                          int64_t now, bool checkpoint, mg_error *err)
+{
+    static_assert(sizeof(audit_rec) < 8192, "record fits the encoding buffer");
+    uint8_t buf[8192];
+    saved sv;
+    save(d, &sv);
+    mg_status s = begin(d, err);
+    if (s != MG_OK)
+        return s;
+    for (size_t i = 0; i < n && s == MG_OK; i++) {
+        audit_entry e;
+        e.seq = d->fr.size;
+        e.event_time = recs[i]->event_time;
+        e.proc_time = proc_time(d, now);
+        for (int f = 0; f < AUDIT_NFIELDS; f++) {
+            e.f[f] = audit_rec_field(recs[i], f);
+            e.n[f] = recs[i]->n[f];
+        }
+        size_t len = audit_entry_size(&e);
+        audit_entry_encode(&e, buf);
+        s = insert_entry(d, &e, buf, len, err);
+    }
+    if (s == MG_OK && checkpoint)
+        s = write_checkpoint(d, now, err);
+    if (s == MG_OK)
+        s = write_state(d, err);
+    return finish(d, s, &sv, err);
+}
+
+mg_status audit_db_checkpoint(audit_db *d, int64_t now, mg_error *err)
+{
+    if (d->fr.size == 0 || d->cp_size == d->fr.size)
+        return MG_OK;
+    saved sv;
+    save(d, &sv);
+    mg_status s = begin(d, err);
+    if (s == MG_OK)
+        s = write_checkpoint(d, now, err);
+    if (s == MG_OK)
+        s = write_state(d, err);
+    return finish(d, s, &sv, err);
+}

@@ -1,0 +1,162 @@
+/*
+ * query.c — reading the log as JSON lines: queries by product, port,
+ * subject (through its pseudonym), action, effect, kind and event time, and
+ * the full export with canonical bytes, leaf hashes and checkpoints.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <jansson.h>
+#include <sodium.h>
+#include "audit/audit.h"
+#include "stdlib/error.h"
+
+#define COLS "seq, event_time, proc_time, kind, product, port, subject, action, effect," \
+             " rules, mode, digest, payload, entry"
+
+/* One entry row as a JSON object; with_entry adds the canonical bytes. */
+static json_t *row_json(sqlite3_stmt *st, bool with_entry)
+{
+    json_t *o = json_object();
+    if (!o)
+        return NULL;
+    json_object_set_new(o, "seq", json_integer(sqlite3_column_int64(st, 0)));
+    json_object_set_new(o, "event_time_us", json_integer(sqlite3_column_int64(st, 1)));
+    json_object_set_new(o, "proc_time_us", json_integer(sqlite3_column_int64(st, 2)));
+    for (int i = 0; i < AUDIT_NFIELDS; i++) {
+        const char *t = (const char *)sqlite3_column_text(st, 3 + i);
+        json_object_set_new(o, audit_field_names[i],
+                            json_stringn(t ? t : "", (size_t)sqlite3_column_bytes(st, 3 + i)));
+    }
+    if (with_entry) {
+        const uint8_t *e = sqlite3_column_blob(st, 13);
+        size_t n = (size_t)sqlite3_column_bytes(st, 13);
+        uint8_t leaf[AUDIT_HASH];
+        audit_leaf_hash(e ? e : (const uint8_t *)"", n, leaf);
+        size_t cap = sodium_base64_ENCODED_LEN(n, sodium_base64_VARIANT_ORIGINAL);
+        char *b = malloc(cap);
+        char lh[sodium_base64_ENCODED_LEN(AUDIT_HASH, sodium_base64_VARIANT_ORIGINAL)];
+        if (!b) {
+            json_decref(o);
+            return NULL;
+        }
+        audit_b64_encode(e ? e : (const uint8_t *)"", n, b, cap);
+        audit_b64_encode(leaf, AUDIT_HASH, lh, sizeof lh);
+        json_object_set_new(o, "entry", json_string(b));
+        json_object_set_new(o, "leaf_hash", json_string(lh));
+        free(b);
+    }
+    return o;
+}
+
+/* Emits one object; *stop set when the callback asks to stop. */
+static mg_status emit(json_t *o, mg_audit_row_fn fn, void *ud, bool *stop, mg_error *err)
+{
+    char *s = o ? json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+    json_decref(o);
+    if (!s)
+        return mg_error_set(err, MG_ENOMEM, NULL, 0, 0, "out of memory");
+    *stop = fn(ud, s, strlen(s)) != 0;
+    free(s);
+    return MG_OK;
+}
+
+static mg_status run_rows(audit_db *d, sqlite3_stmt *st, bool with_entry,
+                          mg_audit_row_fn fn, void *ud, mg_error *err)
+{
+    mg_status s = MG_OK;
+    bool stop = false;
+    int rc;
+    while (s == MG_OK && !stop && (rc = sqlite3_step(st)) == SQLITE_ROW)
+        s = emit(row_json(st, with_entry), fn, ud, &stop, err);
+    if (s == MG_OK && !stop && rc != SQLITE_DONE)
+        s = audit_db_error(d->db, d->path, "reading entries", err);
+    return s;
+}
+
+static mg_status query_locked(mg_audit_log *log, const mg_audit_filter *f,
+                              mg_audit_row_fn fn, void *ud, mg_error *err)
+{
+    audit_db *d = &log->db;
+    char pseudo[33] = "";
+    if (f->subject) {
+        if (!log->ks)
+            return mg_error_set(err, MG_EINVAL, NULL, 0, 0,
+                                "a query by subject needs the key store");
+        mg_status s = audit_keystore_pseudonym(log->ks, f->subject, false, pseudo, NULL);
+        if (s == MG_ENOTFOUND)
+            return MG_OK; /* never seen, or forgotten: nothing links to it */
+        if (s != MG_OK)
+            return audit_keystore_pseudonym(log->ks, f->subject, false, pseudo, err);
+    }
+    const char *vals[] = { f->kind, f->product, f->port, f->action, f->effect,
+                           f->subject ? pseudo : NULL };
+    const char *cols[] = { "kind", "product", "port", "action", "effect", "subject" };
+    char sql[1024] = "SELECT " COLS " FROM entries WHERE 1";
+    for (int i = 0; i < 6; i++)
+        if (vals[i])
+            snprintf(sql + strlen(sql), sizeof sql - strlen(sql), " AND %s = ?%d", cols[i], i + 1);
+    if (f->has_from)
+        strcat(sql, " AND event_time >= ?7");
+    if (f->has_to)
+        strcat(sql, " AND event_time < ?8");
+    strcat(sql, " ORDER BY seq");
+    if (f->limit)
+        strcat(sql, " LIMIT ?9");
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(d->db, sql, -1, &st, NULL) != SQLITE_OK)
+        return audit_db_error(d->db, d->path, "querying entries", err);
+    for (int i = 0; i < 6; i++)
+        if (vals[i])
+            sqlite3_bind_text(st, i + 1, vals[i], -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 7, f->from_us);
+    sqlite3_bind_int64(st, 8, f->to_us);
+    sqlite3_bind_int64(st, 9, (sqlite3_int64)(f->limit > INT64_MAX ? INT64_MAX : f->limit));
+    mg_status s = run_rows(d, st, false, fn, ud, err);
+    sqlite3_finalize(st);
+    return s;
+}
+
+mg_status mg_audit_query(mg_audit_log *log, const mg_audit_filter *f,
+                         mg_audit_row_fn fn, void *ud, mg_error *err)
+{
+    mg_audit_filter none;
+    memset(&none, 0, sizeof none);
+    pthread_mutex_lock(&log->db_lock);
+    mg_status s = query_locked(log, f ? f : &none, fn, ud, err);
+    pthread_mutex_unlock(&log->db_lock);
+    return s;
+}
+
+static mg_status export_locked(audit_db *d, mg_audit_row_fn fn, void *ud, mg_error *err)
+{
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(d->db, "SELECT " COLS " FROM entries ORDER BY seq", -1, &st,
+                           NULL) != SQLITE_OK)
+        return audit_db_error(d->db, d->path, "exporting entries", err);
+    mg_status s = run_rows(d, st, true, fn, ud, err);
+    sqlite3_finalize(st);
+    if (s != MG_OK)
+        return s;
+    if (sqlite3_prepare_v2(d->db, "SELECT size, note FROM checkpoints ORDER BY size", -1, &st,
+                           NULL) != SQLITE_OK)
+        return audit_db_error(d->db, d->path, "exporting checkpoints", err);
+    bool stop = false;
+    int rc;
+    while (s == MG_OK && !stop && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+        const char *note = (const char *)sqlite3_column_text(st, 1);
+        s = emit(json_pack("{s:I, s:s}", "checkpoint", (json_int_t)sqlite3_column_int64(st, 0),
+                           "note", note ? note : ""), fn, ud, &stop, err);
+    }
+    if (s == MG_OK && !stop && rc != SQLITE_DONE)
+        s = audit_db_error(d->db, d->path, "exporting checkpoints", err);
+    sqlite3_finalize(st);
+    return s;
+}
+
+mg_status mg_audit_export(mg_audit_log *log, mg_audit_row_fn fn, void *ud, mg_error *err)
+{
+    pthread_mutex_lock(&log->db_lock);
+    mg_status s = export_locked(&log->db, fn, ud, err);
+    pthread_mutex_unlock(&log->db_lock);
+    return s;
+}

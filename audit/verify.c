@@ -1,0 +1,630 @@
+/*
+ * verify.c — the auditor's side: pinned key files, full verification of a
+ * log database, and the check of a proof given as JSON.
+ *
+ * The verifier trusts nothing in the database: it re-encodes every entry
+ * from its query columns and compares with the stored canonical bytes,
+ * rebuilds the tree and compares every stored node, checks each
+ * checkpoint's signature with keys from the pinned file only and its root
+ * against the rebuilt tree, and, given a checkpoint the auditor kept,
+ * checks the log still extends it. It streams: memory is O(log n).
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <jansson.h>
+#include <sodium.h>
+#include "audit/audit.h"
+#include "stdlib/error.h"
+
+/* ======================================================================
+ * Pinned key files
+ * ====================================================================== */
+
+/* Parses one line "vkey" or "vkey until N". */
+static mg_status key_line(const char *p, size_t n, const char *file, int line,
+                          audit_vkey *k, mg_error *err)
+{
+    const char *sp = memchr(p, ' ', n);
+    size_t kl = sp ? (size_t)(sp - p) : n;
+    mg_error e2 = { 0 };
+    mg_status s = audit_vkey_parse(p, kl, k, &e2);
+    if (s != MG_OK) {
+        mg_error_set(err, s, file, line, 1, "%s", e2.message ? e2.message : "bad key");
+        mg_error_clear(&e2);
+        return s;
+    }
+    if (!sp)
+        return MG_OK;
+    static const char until[] = " until ";
+    const char *num = sp + sizeof until - 1;
+    size_t nl = (size_t)(p + n - num);
+    char digits[24];
+    if ((size_t)(p + n - sp) < sizeof until || memcmp(sp, until, sizeof until - 1) != 0 ||
+        nl == 0 || nl > 20 || (nl > 1 && num[0] == '0'))
+        goto bad;
+    memcpy(digits, num, nl);
+    digits[nl] = '\0';
+    for (size_t i = 0; i < nl; i++)
+        if (digits[i] < '0' || digits[i] > '9')
+            goto bad;
+    errno = 0;
+    k->until = strtoull(digits, NULL, 10);
+    if (errno)
+        goto bad;
+    k->has_until = true;
+    return MG_OK;
+bad:
+    return mg_error_set(err, MG_EFORMAT, file, line, (int)kl + 1,
+                        "after the key, only \"until <tree size>\" may follow");
+}
+
+mg_status audit_keys_parse(const char *text, size_t len, const char *file,
+                           audit_vkey **keys, size_t *n, mg_error *err)
+{
+    *keys = NULL;
+    *n = 0;
+    size_t cap = 0;
+    int line = 0;
+    for (const char *p = text, *end = text + len; p < end;) {
+        const char *e = memchr(p, '\n', (size_t)(end - p));
+        size_t l = e ? (size_t)(e - p) : (size_t)(end - p);
+        line++;
+        if (l > AUDIT_MAX_LINE) {
+            free(*keys);
+            *keys = NULL;
+            *n = 0;
+            return mg_error_set(err, MG_ELIMIT, file, line, 0, "line longer than %d bytes",
+                                AUDIT_MAX_LINE);
+        }
+        if (l > 0 && p[0] != '#') {
+            if (*n == cap) {
+                cap = cap ? cap * 2 : 4;
+                audit_vkey *nk = realloc(*keys, cap * sizeof *nk);
+                if (!nk) {
+                    free(*keys);
+                    *keys = NULL;
+                    *n = 0;
+                    return mg_error_set(err, MG_ENOMEM, NULL, 0, 0, "out of memory");
+                }
+                *keys = nk;
+            }
+            mg_status s = key_line(p, l, file, line, &(*keys)[*n], err);
+            if (s != MG_OK) {
+                free(*keys);
+                *keys = NULL;
+                *n = 0;
+                return s;
+            }
+            (*n)++;
+        }
+        p += l + 1;
+    }
+    if (*n == 0)
+        return mg_error_set(err, MG_EFORMAT, file, 0, 0, "no keys in the key file");
+    return MG_OK;
+}
+
+mg_status audit_keys_load(const char *path, audit_vkey **keys, size_t *n, mg_error *err)
+{
+    *keys = NULL;
+    *n = 0;
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return mg_error_set(err, MG_EIO, path, 0, 0, "cannot open key file: %s", strerror(errno));
+    char *buf = malloc(AUDIT_MAX_NOTE + 1);
+    size_t len = buf ? fread(buf, 1, AUDIT_MAX_NOTE + 1, f) : 0;
+    bool rd_err = ferror(f);
+    fclose(f);
+    mg_status s;
+    if (!buf)
+        s = mg_error_set(err, MG_ENOMEM, NULL, 0, 0, "out of memory");
+    else if (rd_err)
+        s = mg_error_set(err, MG_EIO, path, 0, 0, "cannot read key file");
+    else if (len > AUDIT_MAX_NOTE)
+        s = mg_error_set(err, MG_ELIMIT, path, 0, 0, "key file is larger than %d bytes",
+                         AUDIT_MAX_NOTE);
+    else
+        s = audit_keys_parse(buf, len, path, keys, n, err);
+    free(buf);
+    return s;
+}
+
+/* Keys valid for a checkpoint of `size`: those not revoked below it. */
+static size_t keys_for(const audit_vkey *all, size_t n, uint64_t size, audit_vkey *out)
+{
+    size_t m = 0;
+    for (size_t i = 0; i < n; i++)
+        if (!all[i].has_until || size <= all[i].until)
+            out[m++] = all[i];
+    return m;
+}
+
+/* Opens a checkpoint note with the keys valid for its size. */
+static mg_status open_checkpoint(const char *note, size_t len, const audit_vkey *keys,
+                                 size_t nkeys, audit_checkpoint *cp, mg_error *err)
+{
+    audit_note_result r;
+    audit_vkey *valid = malloc((nkeys ? nkeys : 1) * sizeof *valid);
+    if (!valid)
+        return mg_error_set(err, MG_ENOMEM, NULL, 0, 0, "out of memory");
+    /* The size is read from the body before the signature is known good,
+     * only to choose the keys; nothing else is used until it verifies. */
+    const char *sep = NULL;
+    for (size_t i = len; i >= 2 && !sep; i--)
+        if (note[i - 1] == '\n' && note[i - 2] == '\n')
+            sep = note + i - 1;
+    mg_status s = sep ? audit_checkpoint_parse(note, (size_t)(sep - note), cp, err)
+                      : mg_error_set(err, MG_EFORMAT, NULL, 0, 0,
+                                     "malformed note: no signature lines after a blank line");
+    if (s == MG_OK) {
+        size_t m = keys_for(keys, nkeys, cp->size, valid);
+        s = audit_note_open(note, len, valid, m, &r, err);
+    }
+    free(valid);
+    return s;
+}
+
+/* ======================================================================
+ * Verifying a database
+ * ====================================================================== */
+
+typedef struct cpinfo {
+    uint64_t size;
+    uint8_t root[AUDIT_HASH];
+    char *note;
+} cpinfo;
+
+typedef struct vctx {
+    sqlite3 *db;
+    const char *path;
+    mg_audit_report *rep;
+    sqlite3_stmt *get_node;
+    char *origin;
+    uint64_t state_size;
+    cpinfo *cps;
+    size_t ncp;
+    bool failed;
+} vctx;
+
+static void fail(vctx *v, int64_t seq, int64_t cp, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static void fail(vctx *v, int64_t seq, int64_t cp, const char *fmt, ...)
+{
+    if (v->failed)
+        return;
+    v->failed = true;
+    v->rep->verdict = MG_AUDIT_FAIL;
+    v->rep->first_bad_seq = seq;
+    v->rep->bad_checkpoint = cp;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(v->rep->message, sizeof v->rep->message, fmt, ap);
+    va_end(ap);
+}
+
+static mg_status read_meta(vctx *v, mg_error *err)
+{
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(v->db, "SELECT origin, size FROM state WHERE id = 1", -1, &st,
+                           NULL) != SQLITE_OK)
+        return mg_error_set(err, MG_EFORMAT, v->path, 0, 0, "not a meshgov audit log: %s",
+                            sqlite3_errmsg(v->db));
+    mg_status s = MG_OK;
+    if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0)) {
+        v->origin = strdup((const char *)sqlite3_column_text(st, 0));
+        v->state_size = (uint64_t)sqlite3_column_int64(st, 1);
+        if (!v->origin)
+            s = mg_error_set(err, MG_ENOMEM, NULL, 0, 0, "out of memory");
+    } else {
+        s = mg_error_set(err, MG_EFORMAT, v->path, 0, 0, "not a meshgov audit log (no state)");
+    }
+    sqlite3_finalize(st);
+    if (s == MG_OK && sqlite3_prepare_v2(v->db, "SELECT hash FROM nodes WHERE level = ?1"
+                                         " AND idx = ?2", -1, &v->get_node, NULL) != SQLITE_OK)
+        s = mg_error_set(err, MG_EFORMAT, v->path, 0, 0, "not a meshgov audit log: %s",
+                         sqlite3_errmsg(v->db));
+    return s;
+}
+
+/* Loads every checkpoint and checks its signature, origin and columns. */
+static mg_status load_checkpoints(vctx *v, const audit_vkey *keys, size_t nkeys, mg_error *err)
+{
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(v->db, "SELECT size, root, note FROM checkpoints ORDER BY size",
+                           -1, &st, NULL) != SQLITE_OK)
+        return mg_error_set(err, MG_EFORMAT, v->path, 0, 0, "not a meshgov audit log: %s",
+                            sqlite3_errmsg(v->db));
+    size_t cap = 0;
+    uint64_t prev_ok = 0;
+    while (!v->failed && sqlite3_step(st) == SQLITE_ROW) {
+        if (v->ncp == cap) {
+            cap = cap ? 2 * cap : 16;
+            cpinfo *n = realloc(v->cps, cap * sizeof *n);
+            if (!n) {
+                sqlite3_finalize(st);
+                return mg_error_set(err, MG_ENOMEM, NULL, 0, 0, "out of memory");
+            }
+            v->cps = n;
+        }
+        cpinfo *c = &v->cps[v->ncp];
+        int64_t size = sqlite3_column_int64(st, 0);
+        const char *note = (const char *)sqlite3_column_text(st, 2);
+        size_t nl = (size_t)sqlite3_column_bytes(st, 2);
+        audit_checkpoint cp;
+        mg_error e2 = { 0 };
+        if (size <= 0 || !note) {
+            fail(v, (int64_t)prev_ok, size, "checkpoint row of size %lld is malformed",
+                 (long long)size);
+        } else if (open_checkpoint(note, nl, keys, nkeys, &cp, &e2) != MG_OK) {
+            fail(v, (int64_t)prev_ok, size, "checkpoint at size %lld: %s", (long long)size,
+                 e2.message ? e2.message : "invalid");
+        } else if (cp.size != (uint64_t)size || strcmp(cp.origin, v->origin) != 0 ||
+                   sqlite3_column_bytes(st, 1) != AUDIT_HASH ||
+                   memcmp(sqlite3_column_blob(st, 1), cp.root, AUDIT_HASH) != 0) {
+            fail(v, (int64_t)prev_ok, size,
+                 "checkpoint at size %lld: its columns disagree with its signed note",
+                 (long long)size);
+        } else {
+            c->size = cp.size;
+            memcpy(c->root, cp.root, AUDIT_HASH);
+            c->note = NULL;
+            v->ncp++;
+            prev_ok = cp.size;
+        }
+        mg_error_clear(&e2);
+    }
+    sqlite3_finalize(st);
+    return MG_OK;
+}
+
+/* Store callback of the rebuilt tree: each node must equal the stored one. */
+static mg_status compare_node(void *ud, unsigned level, uint64_t index,
+                              const uint8_t h[AUDIT_HASH], mg_error *err)
+{
+    (void)err;
+    vctx *v = ud;
+    sqlite3_stmt *st = v->get_node;
+    sqlite3_bind_int(st, 1, (int)level);
+    sqlite3_bind_int64(st, 2, (sqlite3_int64)index);
+    int rc = sqlite3_step(st);
+    bool ok = rc == SQLITE_ROW && sqlite3_column_bytes(st, 0) == AUDIT_HASH &&
+              memcmp(sqlite3_column_blob(st, 0), h, AUDIT_HASH) == 0;
+    sqlite3_reset(st);
+    if (!ok)
+        fail(v, (int64_t)(index << level), -1,
+             "stored tree node (level %u, index %llu) %s", level, (unsigned long long)index,
+             rc == SQLITE_ROW ? "does not match the entries" : "is missing");
+    return ok ? MG_OK : MG_EINTEGRITY;
+}
+
+/* Re-encodes the row's columns: they must give the stored bytes. */
+static bool columns_match(sqlite3_stmt *st, const audit_entry *dec, const uint8_t *enc,
+                          size_t len, uint8_t *buf)
+{
+    audit_entry e;
+    e.seq = (uint64_t)sqlite3_column_int64(st, 0);
+    e.event_time = sqlite3_column_int64(st, 1);
+    e.proc_time = sqlite3_column_int64(st, 2);
+    for (int i = 0; i < AUDIT_NFIELDS; i++) {
+        e.f[i] = (const char *)sqlite3_column_text(st, 3 + i);
+        e.n[i] = (size_t)sqlite3_column_bytes(st, 3 + i);
+        if (!e.f[i] || e.n[i] != dec->n[i])
+            return false;
+    }
+    if (audit_entry_size(&e) != len)
+        return false;
+    audit_entry_encode(&e, buf);
+    return memcmp(buf, enc, len) == 0;
+}
+
+/* Checks and consumes the checkpoints of size `size`, and the trusted one. */
+static void at_size(vctx *v, const audit_frontier *fr, size_t *next_cp,
+                    const audit_checkpoint *trusted)
+{
+    uint8_t root[AUDIT_HASH];
+    audit_frontier_root(fr, root);
+    mg_audit_report *rep = v->rep;
+    if (trusted && trusted->size == fr->size && memcmp(root, trusted->root, AUDIT_HASH) != 0)
+        fail(v, (int64_t)rep->verified_size, (int64_t)trusted->size,
+             "the log does not extend the trusted checkpoint of size %llu (root differs)",
+             (unsigned long long)trusted->size);
+    while (!v->failed && *next_cp < v->ncp && v->cps[*next_cp].size == fr->size) {
+        if (memcmp(root, v->cps[*next_cp].root, AUDIT_HASH) != 0) {
+            fail(v, (int64_t)rep->verified_size, (int64_t)fr->size,
+                 "checkpoint at size %llu does not match the entries: an entry in "
+                 "[%llu, %llu) was changed", (unsigned long long)fr->size,
+                 (unsigned long long)rep->verified_size, (unsigned long long)fr->size);
+        } else {
+            rep->verified_size = fr->size;
+            rep->checkpoints++;
+        }
+        (*next_cp)++;
+    }
+    if (!v->failed && trusted && trusted->size == fr->size && rep->verified_size < fr->size)
+        rep->verified_size = fr->size;
+}
+
+static mg_status check_entries(vctx *v, const mg_audit_verify_opts *o,
+                               const audit_checkpoint *trusted, mg_error *err)
+{
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(v->db, "SELECT seq, event_time, proc_time, kind, product, port,"
+                           " subject, action, effect, rules, mode, digest, payload, entry"
+                           " FROM entries ORDER BY seq", -1, &st, NULL) != SQLITE_OK)
+        return mg_error_set(err, MG_EFORMAT, v->path, 0, 0, "not a meshgov audit log: %s",
+                            sqlite3_errmsg(v->db));
+    audit_frontier fr;
+    memset(&fr, 0, sizeof fr);
+    uint8_t *buf = malloc(AUDIT_ENTRY_FIXED + 8192);
+    if (!buf) {
+        sqlite3_finalize(st);
+        return mg_error_set(err, MG_ENOMEM, NULL, 0, 0, "out of memory");
+    }
+    size_t next_cp = 0;
+    int64_t last_proc = INT64_MIN;
+    int rc;
+    if (trusted && trusted->size == 0)
+        at_size(v, &fr, &next_cp, trusted);
+    while (!v->failed && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+        int64_t seq = sqlite3_column_int64(st, 0);
+        const uint8_t *enc = sqlite3_column_blob(st, 13);
+        size_t len = (size_t)sqlite3_column_bytes(st, 13);
+        audit_entry dec;
+        if (seq != (int64_t)fr.size) {
+            fail(v, (int64_t)fr.size, -1, "entry %llu is missing (the next stored is %lld)",
+                 (unsigned long long)fr.size, (long long)seq);
+        } else if (sqlite3_column_type(st, 13) != SQLITE_BLOB || len > AUDIT_ENTRY_FIXED + 8192 ||
+                   !audit_entry_decode(enc, len, &dec)) {
+            fail(v, seq, -1, "entry %lld is not in the canonical encoding", (long long)seq);
+        } else if (dec.seq != (uint64_t)seq) {
+            fail(v, seq, -1, "entry at seq %lld encodes seq %llu (moved or replayed)",
+                 (long long)seq, (unsigned long long)dec.seq);
+        } else if (!columns_match(st, &dec, enc, len, buf)) {
+            fail(v, seq, -1, "the columns of entry %lld differ from its canonical encoding",
+                 (long long)seq);
+        } else if (dec.proc_time < last_proc) {
+            fail(v, seq, -1, "processing time goes backwards at entry %lld", (long long)seq);
+        } else {
+            last_proc = dec.proc_time;
+            uint8_t leaf[AUDIT_HASH];
+            audit_leaf_hash(enc, len, leaf);
+            if (audit_frontier_push(&fr, leaf, compare_node, v, NULL) == MG_OK)
+                at_size(v, &fr, &next_cp, trusted);
+        }
+        if (o->progress && (fr.size & 4095) == 0)
+            o->progress(o->progress_ud, fr.size, v->state_size);
+    }
+    free(buf);
+    sqlite3_finalize(st);
+    v->rep->size = fr.size;
+    if (v->failed)
+        return MG_OK;
+    if (rc != SQLITE_DONE)
+        return mg_error_set(err, MG_EDB, v->path, 0, 0, "reading entries: %s",
+                            sqlite3_errmsg(v->db));
+    if (next_cp < v->ncp)
+        fail(v, (int64_t)fr.size, (int64_t)v->cps[next_cp].size,
+             "checkpoint at size %llu covers entries that are missing (the log holds %llu)",
+             (unsigned long long)v->cps[next_cp].size, (unsigned long long)fr.size);
+    else if (v->state_size != fr.size)
+        fail(v, (int64_t)(fr.size < v->state_size ? fr.size : v->state_size), -1,
+             "the log state records %llu entries but %llu are stored",
+             (unsigned long long)v->state_size, (unsigned long long)fr.size);
+    else if (trusted && trusted->size > fr.size)
+        fail(v, (int64_t)fr.size, (int64_t)trusted->size,
+             "the log holds %llu entries, fewer than the trusted checkpoint's %llu: "
+             "truncated or rolled back", (unsigned long long)fr.size,
+             (unsigned long long)trusted->size);
+    return MG_OK;
+}
+
+static void finish_report(vctx *v)
+{
+    mg_audit_report *rep = v->rep;
+    if (v->failed)
+        return;
+    if (rep->verified_size < rep->size) {
+        rep->verdict = MG_AUDIT_UNANCHORED;
+        snprintf(rep->message, sizeof rep->message,
+                 "entries %llu..%llu are consistent but not covered by a signed checkpoint",
+                 (unsigned long long)rep->verified_size, (unsigned long long)rep->size - 1);
+    } else {
+        rep->verdict = MG_AUDIT_OK;
+        snprintf(rep->message, sizeof rep->message,
+                 "%llu entries verified, %llu checkpoints", (unsigned long long)rep->size,
+                 (unsigned long long)rep->checkpoints);
+    }
+}
+
+mg_status mg_audit_verify(const mg_audit_verify_opts *o, mg_audit_report *rep, mg_error *err)
+{
+    memset(rep, 0, sizeof *rep);
+    rep->verdict = MG_AUDIT_FAIL;
+    rep->first_bad_seq = rep->bad_checkpoint = -1;
+    if (!o || !o->db || !o->keys)
+        return mg_error_set(err, MG_EINVAL, NULL, 0, 0, "verify needs a database and a key file");
+    if (sodium_init() < 0)
+        return mg_error_set(err, MG_ECRYPTO, NULL, 0, 0, "libsodium failed to initialize");
+    audit_vkey *keys;
+    size_t nkeys;
+    mg_status s = audit_keys_load(o->keys, &keys, &nkeys, err);
+    if (s != MG_OK)
+        return s;
+    audit_checkpoint trusted;
+    if (o->trusted_checkpoint &&
+        (s = open_checkpoint(o->trusted_checkpoint, o->trusted_len, keys, nkeys, &trusted,
+                             err)) != MG_OK) {
+        free(keys);
+        return s;
+    }
+    vctx v = { .path = o->db, .rep = rep };
+    if (sqlite3_open_v2(o->db, &v.db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK)
+        s = audit_db_error(v.db, o->db, "cannot open the audit log", err);
+    if (s == MG_OK)
+        s = read_meta(&v, err);
+    if (s == MG_OK && o->trusted_checkpoint && strcmp(trusted.origin, v.origin) != 0)
+        s = mg_error_set(err, MG_EINVAL, o->trusted_checkpoint ? "trusted checkpoint" : NULL,
+                         0, 0, "the trusted checkpoint is for \"%s\", the log is \"%s\"",
+                         trusted.origin, v.origin);
+    if (s == MG_OK)
+        s = load_checkpoints(&v, keys, nkeys, err);
+    if (s == MG_OK && !v.failed)
+        s = check_entries(&v, o, o->trusted_checkpoint ? &trusted : NULL, err);
+    if (s == MG_OK)
+        finish_report(&v);
+    if (o->progress && s == MG_OK)
+        o->progress(o->progress_ud, rep->size, rep->size);
+    sqlite3_finalize(v.get_node);
+    sqlite3_close(v.db);
+    free(v.cps);
+    free(v.origin);
+    free(keys);
+    return s;
+}
+
+/* ======================================================================
+ * Checking a proof given as JSON
+ * ====================================================================== */
+
+typedef struct jproof {
+    uint8_t (*h)[AUDIT_HASH];
+    audit_span sp[AUDIT_MAX_PROOF];
+    size_t n;
+} jproof;
+
+static bool jhash(json_t *o, const char *key, uint8_t out[AUDIT_HASH])
+{
+    const char *s = json_string_value(json_object_get(o, key));
+    size_t len;
+    return s && audit_b64_decode(s, strlen(s), out, AUDIT_HASH, &len) && len == AUDIT_HASH;
+}
+
+static bool jproof_read(json_t *arr, uint8_t h[][AUDIT_HASH], audit_span *sp, size_t *n)
+{
+    if (!json_is_array(arr) || json_array_size(arr) > AUDIT_MAX_PROOF)
+        return false;
+    *n = json_array_size(arr);
+    for (size_t i = 0; i < *n; i++) {
+        const char *s = json_string_value(json_array_get(arr, i));
+        size_t len;
+        if (!s || !audit_b64_decode(s, strlen(s), h[i], AUDIT_HASH, &len) || len != AUDIT_HASH)
+            return false;
+        sp[i] = (audit_span){ h[i], AUDIT_HASH };
+    }
+    return true;
+}
+
+/* The checkpoint under `key` must verify and name this origin, size, root. */
+static mg_status check_cp(json_t *o, const char *key, const char *origin, uint64_t size,
+                          const uint8_t root[AUDIT_HASH], const audit_vkey *keys,
+                          size_t nkeys, mg_error *err)
+{
+    const char *note = json_string_value(json_object_get(o, key));
+    if (!note)
+        return mg_error_set(err, MG_EFORMAT, NULL, 0, 0, "proof: no %s", key);
+    audit_checkpoint cp;
+    mg_status s = open_checkpoint(note, strlen(note), keys, nkeys, &cp, err);
+    if (s != MG_OK)
+        return s;
+    if (cp.size != size || strcmp(cp.origin, origin) != 0 ||
+        sodium_memcmp(cp.root, root, AUDIT_HASH) != 0)
+        return mg_error_set(err, MG_EINTEGRITY, NULL, 0, 0,
+                            "proof: %s does not match the proof's origin, size or root", key);
+    return MG_OK;
+}
+
+static mg_status check_inclusion(json_t *o, const char *origin, const audit_vkey *keys,
+                                 size_t nkeys, mg_error *err)
+{
+    uint8_t root[AUDIT_HASH], h[AUDIT_MAX_PROOF][AUDIT_HASH], leaf[AUDIT_HASH];
+    audit_span sp[AUDIT_MAX_PROOF];
+    size_t n, elen;
+    json_t *ts = json_object_get(o, "tree_size"), *li = json_object_get(o, "leaf_index");
+    const char *e64 = json_string_value(json_object_get(o, "entry"));
+    if (!json_is_integer(ts) || !json_is_integer(li) || json_integer_value(ts) < 0 ||
+        json_integer_value(li) < 0 || !e64 || !jhash(o, "root_hash", root) ||
+        !jproof_read(json_object_get(o, "proof"), h, sp, &n))
+        return mg_error_set(err, MG_EFORMAT, NULL, 0, 0, "proof: malformed inclusion proof");
+    uint64_t size = (uint64_t)json_integer_value(ts), idx = (uint64_t)json_integer_value(li);
+    mg_status s = check_cp(o, "checkpoint", origin, size, root, keys, nkeys, err);
+    if (s != MG_OK)
+        return s;
+    uint8_t *entry = malloc(strlen(e64) + 1);
+    if (!entry)
+        return mg_error_set(err, MG_ENOMEM, NULL, 0, 0, "out of memory");
+    audit_entry dec;
+    /* The leaf must be a canonical entry naming this very position: an
+     * interior node or another entry presented as this leaf fails here. */
+    if (!audit_b64_decode(e64, strlen(e64), entry, strlen(e64) + 1, &elen) ||
+        !audit_entry_decode(entry, elen, &dec) || dec.seq != idx) {
+        free(entry);
+        return mg_error_set(err, MG_EINTEGRITY, NULL, 0, 0,
+                            "proof: the entry is not a canonical entry with seq %llu",
+                            (unsigned long long)idx);
+    }
+    audit_leaf_hash(entry, elen, leaf);
+    free(entry);
+    if (!audit_verify_inclusion(idx, size, (audit_span){ leaf, AUDIT_HASH }, sp, n,
+                                (audit_span){ root, AUDIT_HASH }))
+        return mg_error_set(err, MG_EINTEGRITY, NULL, 0, 0,
+                            "proof: entry %llu is not included in the tree of size %llu",
+                            (unsigned long long)idx, (unsigned long long)size);
+    return MG_OK;
+}
+
+static mg_status check_consistency(json_t *o, const char *origin, const audit_vkey *keys,
+                                   size_t nkeys, mg_error *err)
+{
+    uint8_t r1[AUDIT_HASH], r2[AUDIT_HASH], h[AUDIT_MAX_PROOF][AUDIT_HASH];
+    audit_span sp[AUDIT_MAX_PROOF];
+    size_t n;
+    json_t *j1 = json_object_get(o, "size1"), *j2 = json_object_get(o, "size2");
+    if (!json_is_integer(j1) || !json_is_integer(j2) || json_integer_value(j1) < 0 ||
+        json_integer_value(j2) < 0 || !jhash(o, "root1", r1) || !jhash(o, "root2", r2) ||
+        !jproof_read(json_object_get(o, "proof"), h, sp, &n))
+        return mg_error_set(err, MG_EFORMAT, NULL, 0, 0, "proof: malformed consistency proof");
+    uint64_t s1 = (uint64_t)json_integer_value(j1), s2 = (uint64_t)json_integer_value(j2);
+    mg_status s = check_cp(o, "checkpoint1", origin, s1, r1, keys, nkeys, err);
+    if (s == MG_OK)
+        s = check_cp(o, "checkpoint2", origin, s2, r2, keys, nkeys, err);
+    if (s == MG_OK && !audit_verify_consistency(s1, s2, (audit_span){ r1, AUDIT_HASH },
+                                                (audit_span){ r2, AUDIT_HASH }, sp, n))
+        s = mg_error_set(err, MG_EINTEGRITY, NULL, 0, 0,
+                         "proof: the tree of size %llu does not extend the tree of size %llu",
+                         (unsigned long long)s2, (unsigned long long)s1);
+    return s;
+}
+
+mg_status mg_audit_check_proof(const char *json, size_t len, const char *keys_file,
+                               mg_error *err)
+{
+    if (sodium_init() < 0)
+        return mg_error_set(err, MG_ECRYPTO, NULL, 0, 0, "libsodium failed to initialize");
+    json_error_t je;
+    json_t *o = json_loadb(json, len, JSON_REJECT_DUPLICATES, &je);
+    if (!json_is_object(o)) {
+        json_decref(o);
+        return mg_error_set(err, MG_EFORMAT, NULL, je.line, je.column, "proof: %s",
+                            o ? "not a JSON object" : je.text);
+    }
+    audit_vkey *keys = NULL;
+    size_t nkeys = 0;
+    mg_status s = audit_keys_load(keys_file, &keys, &nkeys, err);
+    const char *type = json_string_value(json_object_get(o, "type"));
+    const char *origin = json_string_value(json_object_get(o, "origin"));
+    if (s == MG_OK && (!type || !origin))
+        s = mg_error_set(err, MG_EFORMAT, NULL, 0, 0, "proof: no type or origin");
+    else if (s == MG_OK && strcmp(type, "inclusion") == 0)
+        s = check_inclusion(o, origin, keys, nkeys, err);
+    else if (s == MG_OK && strcmp(type, "consistency") == 0)
+        s = check_consistency(o, origin, keys, nkeys, err);
+    else if (s == MG_OK)
+        s = mg_error_set(err, MG_EFORMAT, NULL, 0, 0, "proof: unknown type \"%s\"", type);
+    free(keys);
+    json_decref(o);
+    return s;
+}

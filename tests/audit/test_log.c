@@ -1,0 +1,308 @@
+/*
+ * test_log.c — the log on SQLite: tree heads through the real append path
+ * against the vectors, the public API end to end (append, checkpoints,
+ * proofs and their independent check, queries, pseudonyms and forget,
+ * export), key files, and write failures reported, never swallowed.
+ */
+#include <sys/stat.h>
+#include <criterion/criterion.h>
+#include "tests/audit/fixture.h"
+#include "tests/audit/helpers.h"
+
+Test(log, vector_roots_through_append_path)
+{
+    json_t *mt = load_vectors("merkle-tree.json");
+    json_t *in = json_object_get(mt, "leafInputs");
+    json_t *roots = json_object_get(mt, "rootHashesBySize");
+    char *dir = make_tmpdir(), *path = path_in(dir, "a.db");
+    audit_db d;
+    cr_assert_eq(audit_db_open(&d, path, "test/vectors", false, true, NULL), MG_OK);
+    for (size_t i = 0; i < 8; i++) {
+        blob b = unhex(json_string_value(json_array_get(in, i)));
+        const uint8_t *e = b.p;
+        cr_assert_eq(audit_db_append_raw(&d, &e, &b.n, 1, false, 1, NULL), MG_OK);
+        blob_free(&b);
+        uint8_t r[AUDIT_HASH], r2[AUDIT_HASH];
+        audit_frontier_root(&d.fr, r);
+        cr_assert_eq(audit_tree_root(audit_db_node, &d, i + 1, r2, NULL), MG_OK);
+        blob want = unhex(json_string_value(json_array_get(roots, i + 1)));
+        cr_assert_eq(memcmp(r, want.p, 32), 0, "size %zu", i + 1);
+        cr_assert_eq(memcmp(r2, want.p, 32), 0, "size %zu", i + 1);
+        blob_free(&want);
+    }
+    audit_db_close(&d);
+    /* Reopened, the frontier comes back from the nodes table. */
+    cr_assert_eq(audit_db_open(&d, path, NULL, true, true, NULL), MG_OK);
+    cr_assert_eq(d.fr.size, 8);
+    uint8_t r[AUDIT_HASH];
+    audit_frontier_root(&d.fr, r);
+    blob want = unhex(json_string_value(json_array_get(roots, 8)));
+    cr_assert_eq(memcmp(r, want.p, 32), 0);
+    /* A proof reads about 2 log2(n) stored hashes: here exactly 3. */
+    uint8_t proof[AUDIT_MAX_PROOF][AUDIT_HASH];
+    size_t n;
+    cr_assert_eq(audit_inclusion_proof(audit_db_node, &d, 5, 8, proof, &n, NULL), MG_OK);
+    cr_assert_eq(n, 3);
+    blob_free(&want);
+    audit_db_close(&d);
+    json_decref(mt);
+    remove_tree(dir);
+    free(dir);
+    free(path);
+}
+
+Test(log, entry_encoding_is_exact)
+{
+    audit_entry e = { .seq = 0x0102030405060708, .event_time = -1, .proc_time = 2 };
+    const char *vals[AUDIT_NFIELDS] = { "decision", "p", "", "", "read", "allow", "", "", "", "{}" };
+    for (int i = 0; i < AUDIT_NFIELDS; i++) {
+        e.f[i] = vals[i];
+        e.n[i] = strlen(vals[i]);
+    }
+    uint8_t buf[256];
+    size_t n = audit_entry_size(&e);
+    cr_assert_eq(n, 4 + 24 + 40 + 8 + 1 + 4 + 5 + 2);
+    audit_entry_encode(&e, buf);
+    const uint8_t head[] = { 'M', 'G', 'A', 1, 1, 2, 3, 4, 5, 6, 7, 8,
+                             0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+                             0, 0, 0, 0, 0, 0, 0, 2, 0, 0, 0, 8, 'd' };
+    cr_assert_eq(memcmp(buf, head, sizeof head), 0);
+    audit_entry d;
+    cr_assert(audit_entry_decode(buf, n, &d));
+    cr_assert_eq(d.seq, e.seq);
+    cr_assert_eq(d.event_time, -1);
+    cr_assert_eq(d.n[AUDIT_F_PAYLOAD], 2);
+    buf[n] = 0;
+    cr_assert_not(audit_entry_decode(buf, n + 1, &d));   /* trailing byte */
+    cr_assert_not(audit_entry_decode(buf, n - 1, &d));   /* short */
+    buf[31] = 9;                                          /* kind length */
+    cr_assert_not(audit_entry_decode(buf, n, &d));
+}
+
+typedef struct lines {
+    int n;
+    char last[4096];
+} lines;
+
+static int collect(void *ud, const char *json, size_t len)
+{
+    lines *l = ud;
+    l->n++;
+    snprintf(l->last, sizeof l->last, "%.*s", (int)len, json);
+    return 0;
+}
+
+Test(log, api_end_to_end)
+{
+    fixture f;
+    fx_init(&f);
+    struct stat st;
+    cr_assert_eq(stat(f.key, &st), 0);
+    cr_assert_eq(st.st_mode & 0777, 0600);
+    mg_audit_log *log = fx_open(&f, 4);
+    fx_append(&f, log, 10);
+    cr_assert_eq(mg_audit_size(log), 10);
+    mg_error err = { 0 };
+    char *note;
+    cr_assert_eq(mg_audit_latest_checkpoint(log, &note, &err), MG_OK);
+    cr_assert_eq(strncmp(note, "acme/sales/orders\n8\n", 20), 0, "%s", note);
+    free(note);
+    cr_assert_eq(mg_audit_checkpoint(log, &err), MG_OK);
+    cr_assert_eq(mg_audit_latest_checkpoint(log, &note, &err), MG_OK);
+    cr_assert_eq(strncmp(note, "acme/sales/orders\n10\n", 21), 0);
+    free(note);
+
+    char *proof;
+    cr_assert_eq(mg_audit_prove(log, 7, 0, &proof, &err), MG_OK, "%s", err.message);
+    cr_assert_eq(mg_audit_check_proof(proof, strlen(proof), f.keys, &err), MG_OK, "%s", err.message);
+    cr_assert(strstr(proof, "\"type\":\"inclusion\",\"origin\":\"acme/sales/orders\",\"tree_size\":10,\"leaf_index\":7,"));
+    free(proof);
+    cr_assert_eq(mg_audit_prove(log, 9, 8, &proof, &err), MG_ENOTFOUND);
+    cr_assert_str_eq(err.message, "entry 9 is not in the tree of size 8");
+    cr_assert_eq(mg_audit_prove(log, 1, 5, &proof, &err), MG_ENOTFOUND);
+    cr_assert_str_eq(err.message, "no checkpoint of tree size 5");
+    cr_assert_eq(mg_audit_consistency(log, 4, 0, &proof, &err), MG_OK, "%s", err.message);
+    cr_assert_eq(mg_audit_check_proof(proof, strlen(proof), f.keys, &err), MG_OK, "%s", err.message);
+    /* A consistency proof with a changed size1 no longer checks. */
+    char *p4 = strstr(proof, "\"size1\":4");
+    cr_assert_not_null(p4);
+    p4[8] = '8';
+    cr_assert_eq(mg_audit_check_proof(proof, strlen(proof), f.keys, &err), MG_EINTEGRITY);
+    cr_assert_str_eq(err.message,
+                     "proof: checkpoint1 does not match the proof's origin, size or root");
+    free(proof);
+
+    /* Queries: by subject (through the pseudonym), effect, time. */
+    lines l = { 0 };
+    mg_audit_filter q = { .subject = "user1@corp.example" };
+    cr_assert_eq(mg_audit_query(log, &q, collect, &l, &err), MG_OK);
+    cr_assert_eq(l.n, 3); /* entries 1, 4, 7 */
+    cr_assert(strstr(l.last, "\"seq\":7,"), "%s", l.last);
+    cr_assert_null(strstr(l.last, "user1"));
+    l.n = 0;
+    q = (mg_audit_filter){ .effect = "deny", .has_from = true, .from_us = 1767225600000004,
+                           .has_to = true, .to_us = 1767225600000008 };
+    cr_assert_eq(mg_audit_query(log, &q, collect, &l, &err), MG_OK);
+    cr_assert_eq(l.n, 2); /* 5 and 7 */
+    /* Forget: the pseudonym is gone, so nothing links to the subject. */
+    cr_assert_eq(mg_audit_forget_subject(log, "user1@corp.example", &err), MG_OK);
+    cr_assert_eq(mg_audit_forget_subject(log, "user1@corp.example", &err), MG_ENOTFOUND);
+    l.n = 0;
+    q = (mg_audit_filter){ .subject = "user1@corp.example" };
+    cr_assert_eq(mg_audit_query(log, &q, collect, &l, &err), MG_OK);
+    cr_assert_eq(l.n, 0);
+    l.n = 0;
+    cr_assert_eq(mg_audit_export(log, collect, &l, &err), MG_OK);
+    cr_assert_eq(l.n, 10 + 3); /* entries, then checkpoints 4, 8, 10 */
+    cr_assert_eq(strncmp(l.last, "{\"checkpoint\":10,\"note\":\"acme/sales/orders\\n10\\n", 47), 0,
+                 "%s", l.last);
+    mg_audit_close(log);
+
+    mg_audit_report rep = fx_verify(&f, NULL);
+    cr_assert_eq(rep.verdict, MG_AUDIT_OK, "%s", rep.message);
+    cr_assert_eq(rep.size, 10);
+    cr_assert_eq(rep.verified_size, 10);
+    cr_assert_eq(rep.checkpoints, 3);
+    cr_assert_str_eq(rep.message, "10 entries verified, 3 checkpoints");
+    /* The raw subject never reaches the audit database. */
+    char cmd[600];
+    snprintf(cmd, sizeof cmd, "grep -c user1@corp %s %s-wal 2>/dev/null | grep -v ':0' | grep -q .", f.db, f.db);
+    cr_assert_neq(system(cmd), 0);
+    mg_error_clear(&err);
+    fx_fini(&f);
+}
+
+Test(log, private_key_permissions)
+{
+    fixture f;
+    fx_init(&f);
+    cr_assert_eq(chmod(f.key, 0640), 0);
+    mg_audit_config cfg = { .path = f.db, .origin = "acme/sales/orders", .signing_key = f.key };
+    mg_audit_log *log = (mg_audit_log *)1;
+    mg_error err = { 0 };
+    cr_assert_eq(mg_audit_open(&cfg, &log, &err), MG_ECRYPTO);
+    cr_assert_null(log);
+    char want[700];
+    snprintf(want, sizeof want, "%s: private key file is readable by group or others (mode 0640); "
+             "run chmod 600 on it", f.key);
+    cr_assert_str_eq(err.message, want);
+    cr_assert_str_eq(err.file, f.key);
+    char *vk = NULL;
+    cr_assert_eq(mg_audit_keygen("x", f.key, &vk, &err), MG_EIO); /* never overwritten */
+    cr_assert_null(vk);
+    cr_assert_eq(mg_audit_keygen("bad name", "/nonexistent/k", &vk, &err), MG_EINVAL);
+    mg_error_clear(&err);
+    fx_fini(&f);
+}
+
+Test(log, key_file_errors)
+{
+    fixture f;
+    fx_init(&f);
+    fx_build(&f, 2, 100);
+    char text[1200];
+    snprintf(text, sizeof text, "%s\n%s until x\n", f.vkey, f.vkey);
+    fx_keys(&f, text);
+    mg_audit_verify_opts o = { .db = f.db, .keys = f.keys };
+    mg_audit_report rep;
+    mg_error err = { 0 };
+    cr_assert_eq(mg_audit_verify(&o, &rep, &err), MG_EFORMAT);
+    cr_assert_str_eq(err.message, "after the key, only \"until <tree size>\" may follow");
+    cr_assert_eq(err.line, 2);
+    fx_keys(&f, "# nothing\n");
+    cr_assert_eq(mg_audit_verify(&o, &rep, &err), MG_EFORMAT);
+    cr_assert_str_eq(err.message, "no keys in the key file");
+    fx_keys(&f, "nokey+00000000+AAAA\n");
+    cr_assert_eq(mg_audit_verify(&o, &rep, &err), MG_EFORMAT);
+    cr_assert_str_eq(err.message, "malformed verifier key: unknown key algorithm");
+    cr_assert_eq(rep.verdict, MG_AUDIT_FAIL);
+    mg_error_clear(&err);
+    fx_fini(&f);
+}
+
+/* Write failures: the append is reported failed with SQLite's message, and
+ * every later record is refused (fail closed) instead of dropped. */
+Test(log, write_failures_reported)
+{
+    fixture f;
+    fx_init(&f);
+    mg_audit_log *log = fx_open(&f, 100);
+    fx_append(&f, log, 1);
+    sqlite3_exec(log->db.db, "PRAGMA query_only = ON", NULL, NULL, NULL);
+    mg_audit_record r = { .kind = "decision", .event_time_us = 5 };
+    uint64_t seq;
+    mg_error err = { 0 };
+    cr_assert_eq(mg_audit_append(log, &r, &seq, &err), MG_EDB);
+    cr_assert_eq(seq, 1);
+    cr_assert_str_eq(err.message,
+                     "audit log write failed: starting a transaction: attempt to write a readonly database");
+    cr_assert_eq(mg_audit_record_push(log, &r, &seq, &err), MG_EDB);
+    cr_assert_eq(mg_audit_flush(log, &err), MG_EDB);
+    mg_audit_close(log);
+
+    /* Disk full: a page limit on the connection. */
+    log = fx_open(&f, 100);
+    cr_assert_eq(mg_audit_size(log), 1);
+    sqlite3_exec(log->db.db, "PRAGMA max_page_count = 1", NULL, NULL, NULL);
+    mg_audit_record big = { .kind = "decision", .payload = "x" };
+    char payload[4001];
+    memset(payload, 'x', 4000);
+    payload[4000] = '\0';
+    big.payload = payload;
+    mg_status s = MG_OK;
+    for (int i = 0; i < 50 && s == MG_OK; i++)
+        s = mg_audit_append(log, &big, &seq, &err);
+    cr_assert_eq(s, MG_EIO, "%s", err.message);
+    cr_assert(strstr(err.message, "database or disk is full"), "%s", err.message);
+    mg_audit_close(log);
+
+    /* Read-only handles and bad records. */
+    mg_audit_config cfg = { .path = f.db };
+    cr_assert_eq(mg_audit_open(&cfg, &log, &err), MG_OK);
+    cr_assert_eq(mg_audit_append(log, &r, &seq, &err), MG_EINVAL);
+    cr_assert_str_eq(err.message, "the audit log is open read-only (no signing key)");
+    mg_audit_close(log);
+    log = fx_open(&f, 100);
+    mg_audit_record longk = { .kind = "0123456789012345678901234567890123" };
+    cr_assert_eq(mg_audit_append(log, &longk, &seq, &err), MG_ELIMIT);
+    cr_assert_str_eq(err.message, "audit record: kind is longer than 32 bytes");
+    mg_audit_close(log);
+    cfg.path = "/nonexistent/dir/audit.db";
+    cr_assert_eq(mg_audit_open(&cfg, &log, &err), MG_EIO);
+    cr_assert_str_eq(err.message, "cannot open the audit log: unable to open database file");
+    mg_error_clear(&err);
+    fx_fini(&f);
+}
+
+/* A full ring refuses with MG_EBUSY and loses nothing it accepted. */
+Test(log, ring_full_is_busy)
+{
+    fixture f;
+    fx_init(&f);
+    mg_audit_config cfg = { .path = f.db, .keystore = f.ks, .origin = "acme/sales/orders",
+                            .signing_key = f.key, .ring_capacity = 4 };
+    mg_audit_log *log;
+    mg_error err = { 0 };
+    cr_assert_eq(mg_audit_open(&cfg, &log, &err), MG_OK);
+    /* Hold the database so the writer cannot drain. */
+    pthread_mutex_lock(&log->db_lock);
+    mg_audit_record r = { .kind = "decision", .subject = "s" };
+    uint64_t seq = 99;
+    int ok = 0;
+    mg_status s;
+    while ((s = mg_audit_record_push(log, &r, &seq, &err)) == MG_OK)
+        ok++;
+    cr_assert_eq(s, MG_EBUSY);
+    cr_assert_str_eq(err.message, "audit ring full (4 records waiting): not recorded");
+    cr_assert_geq(ok, 4);
+    cr_assert_leq(ok, 5);
+    pthread_mutex_unlock(&log->db_lock);
+    cr_assert_eq(mg_audit_flush(log, &err), MG_OK);
+    cr_assert_eq(mg_audit_size(log), (uint64_t)ok);
+    mg_audit_close(log);
+    mg_audit_report rep = fx_verify(&f, NULL);
+    cr_assert_eq(rep.verdict, MG_AUDIT_OK, "%s", rep.message);
+    cr_assert_eq(rep.size, (uint64_t)ok);
+    mg_error_clear(&err);
+    fx_fini(&f);
+}
