@@ -41,9 +41,12 @@ static uint64_t stored(fixture *f, char *integrity, size_t cap)
     cr_assert_eq(sqlite3_step(st), SQLITE_ROW);
     snprintf(integrity, cap, "%s", (const char *)sqlite3_column_text(st, 0));
     sqlite3_finalize(st);
-    cr_assert_eq(sqlite3_prepare_v2(db, "SELECT count(*) FROM entries", -1, &st, NULL), SQLITE_OK);
-    cr_assert_eq(sqlite3_step(st), SQLITE_ROW);
-    uint64_t n = (uint64_t)sqlite3_column_int64(st, 0);
+    /* A child killed while creating the log leaves no schema at all. */
+    uint64_t n = 0;
+    if (sqlite3_prepare_v2(db, "SELECT count(*) FROM entries", -1, &st, NULL) == SQLITE_OK) {
+        cr_assert_eq(sqlite3_step(st), SQLITE_ROW);
+        n = (uint64_t)sqlite3_column_int64(st, 0);
+    }
     sqlite3_finalize(st);
     sqlite3_close(db);
     return n;

@@ -288,7 +288,7 @@ Test(merkle, rfc9162_example)
     json_t *nodes = json_object_get(ex, "nodes");
     uint8_t leaves[7][AUDIT_HASH];
     for (int i = 0; i < 7; i++) {
-        char d[8];
+        char d[16];
         snprintf(d, sizeof d, "d%d", i);
         audit_leaf_hash(d, strlen(d), leaves[i]);
     }
