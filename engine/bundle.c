@@ -468,11 +468,15 @@ static void read_resources(reader *r, vm_program *p)
     p->max_cols = get_u32(r);
     if (p->max_stack > 4096)
         fail(r, "stack too deep");
+    uint32_t widest = 0;
     for (uint32_t i = 0; i < p->nports && !r->bad; i++) {
         const vm_port *vp = &p->ports[i];
-        if ((uint64_t)vp->first_col + vp->ncols > p->ncols || vp->ncols > p->max_cols)
+        if ((uint64_t)vp->first_col + vp->ncols > p->ncols)
             fail(r, "port columns out of range");
+        widest = vp->ncols > widest ? vp->ncols : widest;
     }
+    if (!r->bad && widest != p->max_cols)
+        fail(r, "widest port does not match");
 }
 
 /* ==========================================================================

@@ -406,7 +406,10 @@ static void comp_regex(comp *c, const ast_expr *e)
         sl_regex *re = sl_regex_compile(pat->u.str.ptr, pat->u.str.len, p->alloc,
                                         p->ud, why, sizeof why, &off);
         if (!re) {
-            error_at(c, pat->span, NULL, "invalid regular expression: %s", why);
+            if (strcmp(why, "out of memory") == 0)
+                c->oom = true;
+            else
+                error_at(c, pat->span, NULL, "invalid regular expression: %s", why);
             return;
         }
         uint32_t cap_src = c->cap_regex;

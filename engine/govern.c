@@ -194,7 +194,7 @@ mg_status mg_retention_verdict(const mg_policy_set *set, int port, int column, c
         if (r->kind != RK_RETAIN || (column >= 0) != (r->target == TG_COLUMN))
             continue;
         bool yes;
-        int64_t t, when;
+        int64_t t = 0, when;
         if ((s = applies(&g, r, &yes, err)) != MG_OK || !yes)
             continue;
         if ((s = row_time(&g, r, time_names, times, ntimes, &t, err)) != MG_OK)

@@ -223,7 +223,7 @@ static void free_sources(mg_source *srcs, size_t n)
 static mg_status add_source(mg_source *srcs, size_t *n, const char *path, mg_error *err)
 {
     char *text;
-    size_t len;
+    size_t len = 0;
     mg_status s = read_file(path, &text, &len, err);
     if (s)
         return s;

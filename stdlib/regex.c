@@ -31,6 +31,7 @@
 typedef struct re_mem {
     sl_alloc_fn alloc;
     void *ud;
+    bool failed;      /* the embedder's allocator refused a request */
 } re_mem;
 
 struct sl_regex {
@@ -61,8 +62,10 @@ static void *re_malloc(size_t n, void *data)
     if (n > SIZE_MAX - sizeof(re_hdr))
         return NULL;
     re_hdr *h = m->alloc(m->ud, NULL, 0, n + sizeof(re_hdr));
-    if (!h)
+    if (!h) {
+        m->failed = true;
         return NULL;
+    }
     h->size = n + sizeof(re_hdr);
     return h + 1;
 }
@@ -136,8 +139,16 @@ sl_regex *sl_regex_compile(const char *pat, size_t len, sl_alloc_fn alloc,
         return NULL;
     }
     /* Best effort: without JIT (unsupported platform, no executable
-     * memory) the interpreter runs the same pattern under the same limits. */
+     * memory) the interpreter runs the same pattern under the same limits.
+     * But when the embedder's allocator refused memory, that is out of
+     * memory like anywhere else, not a reason to run slower. */
+    re->mem.failed = false;
     (void)pcre2_jit_compile(re->code, PCRE2_JIT_COMPLETE);
+    if (re->mem.failed) {
+        set_why(why, cap, "out of memory", 0, false);
+        sl_regex_free(re);
+        return NULL;
+    }
     return re;
 }
 

@@ -1,5 +1,5 @@
 /*
- * test_cases.c — decision cases as data (tests/engine/cases/*.case).
+ * test_cases.c — decision cases as data (tests/engine/cases/NAME.case).
  *
  *   === name                 starts a case
  *   policy:                  policy source follows, up to the next directive
@@ -108,10 +108,13 @@ static void directive(kase *k, char *line, int lineno, char **block)
 
 static bool is_directive(const char *line)
 {
-    static const char *const d[] = { "=== ", "policy:", "product:", "mesh:", "now: ", "request: ", "expect: ",
-                                     "compile-error: " };
-    for (size_t i = 0; i < sizeof d / sizeof *d; i++)
-        if (!strncmp(line, d[i], strlen(d[i])))
+    static const char *const blocks[] = { "policy:", "product:", "mesh:" };
+    static const char *const prefixed[] = { "=== ", "now: ", "request: ", "expect: ", "compile-error: " };
+    for (size_t i = 0; i < sizeof blocks / sizeof *blocks; i++)
+        if (!strcmp(line, blocks[i]))
+            return true;
+    for (size_t i = 0; i < sizeof prefixed / sizeof *prefixed; i++)
+        if (!strncmp(line, prefixed[i], strlen(prefixed[i])))
             return true;
     return false;
 }

@@ -3,6 +3,7 @@
  * forget plans (DESIGN.md "Combining retention and erasure").
  */
 #include <criterion/criterion.h>
+#include <stdio.h>
 #include <string.h>
 #include "tests/engine/harness.h"
 
