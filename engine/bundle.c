@@ -727,5 +727,11 @@ mg_status mg_bundle_load(mg_engine *e, const void *data, size_t len, const uint8
         return s;
     }
     s = mg__policy_set_new(p, alloc, ud, mg__engine_budget(e), mg__engine_mask_key(e), out);
-    return s ? mg_error_set(err, s, NULL, 0, 0, "out of memory") : MG_OK;
+    if (s)
+        return mg_error_set(err, s, NULL, 0, 0, "out of memory");
+    if ((s = mg__engine_adopt_set(e, *out, "[\"bundle\"]", err)) != MG_OK) {
+        mg_policy_set_release(*out);
+        *out = NULL;
+    }
+    return s;
 }

@@ -12,6 +12,8 @@
  *
  * Nothing here allocates: the caller's mg_decision holds every buffer.
  */
+#include <stdarg.h>
+#include <stdio.h>
 #include <string.h>
 #include "engine/engine.h"
 
@@ -288,6 +290,8 @@ mg_status mg_decide(const mg_policy_set *set, const mg_request *req, mg_decision
         eval_range(&r, &p->col_index[(uint32_t)c * p->nactions + (uint32_t)req->action], &dc->st, c);
     }
     finish(d);
+    if (set->audit && (set->audit_mode == MG_AUDIT_ALL || d->effect != MG_ALLOW))
+        return mg__audit_decision(set, req, d, err);
     return MG_OK;
 }
 
@@ -321,4 +325,100 @@ void mg_decision_column(const mg_decision *d, size_t i, int *column, mg_effect *
 uint64_t mg_decision_rules_evaluated(const mg_decision *d)
 {
     return d ? d->rules_evaluated : 0;
+}
+
+int64_t mg_decision_audit_seq(const mg_decision *d)
+{
+    return d ? d->audit_seq : -1;
+}
+
+/* ==========================================================================
+ * The audit record of a decision: fixed buffers, no allocation
+ * ========================================================================== */
+
+typedef struct fbuf {
+    char *s;
+    size_t n, cap;
+    bool full;
+} fbuf;
+
+static void fb_put(fbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void fb_put(fbuf *b, const char *fmt, ...)
+{
+    if (b->full)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    int k = vsnprintf(b->s + b->n, b->cap - b->n, fmt, ap);
+    va_end(ap);
+    if (k < 0 || (size_t)k >= b->cap - b->n)
+        b->full = true;     /* the caller writes a shorter form instead */
+    else
+        b->n += (size_t)k;
+}
+
+static const char *sym_of(const vm_program *p, uint32_t s)
+{
+    return sl_intern_str(p->syms, s, NULL);
+}
+
+/* {"columns":{"email":"allow/hash","card":"deny"},"dry_run":"deny","errors":1}
+ * The names and effects are the decision; the would-be effect and the error
+ * count let an auditor see dry-run impact and fail-closed outcomes. */
+static void decision_payload(const vm_program *p, const mg_decision *d, char *buf, size_t cap)
+{
+    static const char *const eff[] = { "deny", "allow", "partial" };
+    static const char *const masks[] = { "", "/year", "/last4", "/hash", "/redact", "/null" };
+    fbuf b = { buf, 0, cap - 64, false };       /* room for the tail */
+    fb_put(&b, "{\"columns\":{");
+    for (uint32_t i = 0; i < d->ncols; i++) {
+        const dstate *st = &d->cols[i].st;
+        bool ok = allowed(st);
+        fb_put(&b, "%s\"%s\":\"%s%s\"", i ? "," : "", sym_of(p, p->col_names[d->cols[i].col]),
+               ok ? "allow" : "deny", ok ? masks[st->mask] : "");
+    }
+    if (b.full) {
+        b.full = false;
+        b.n = 0;
+        fb_put(&b, "{\"columns\":{\"(%u columns)\":\"%s\"", d->ncols, eff[d->effect]);
+    }
+    b.cap = cap;
+    fb_put(&b, "},\"dry_run\":\"%s\",\"errors\":%u}", eff[d->would_effect], d->nerrs_total);
+}
+
+mg_status mg__audit_decision(const mg_policy_set *set, const mg_request *req, mg_decision *d, mg_error *err)
+{
+    static const char *const eff[] = { "deny", "allow", "partial" };
+    const vm_program *p = set->prog;
+    char rules[2 * 130], payload[MG_AUDIT_MAX_PAYLOAD];
+    snprintf(rules, sizeof rules, "%s%s%s", d->deciding == RULE_NONE ? "" : sym_of(p, p->rules[d->deciding].id),
+             d->would_deciding != d->deciding && d->would_deciding != RULE_NONE ? " " : "",
+             d->would_deciding != d->deciding && d->would_deciding != RULE_NONE
+                 ? sym_of(p, p->rules[d->would_deciding].id) : "");
+    decision_payload(p, d, payload, sizeof payload);
+    mg_audit_record rec = {
+        .kind = "decision",
+        .product = sym_of(p, p->product_uri),
+        .port = sym_of(p, p->ports[req->port].name),
+        .subject = req->subject ? req->subject->a.raw_id : NULL,
+        .action = sym_of(p, p->actions[req->action]),
+        .effect = eff[d->effect],
+        .rules = rules,
+        .mode = "enforce",
+        .digest = p->digest,
+        .payload = payload,
+        .event_time_us = req->now_us,
+    };
+    uint64_t seq;
+    mg_status s = mg_audit_record_push(set->audit, &rec, &seq, err);
+    if (s == MG_OK) {
+        d->audit_seq = (int64_t)seq;
+        return MG_OK;
+    }
+    /* No record, no decision: deny every column (fail closed). */
+    for (uint32_t i = 0; i < d->ncols; i++)
+        d->cols[i].st.permit = d->cols[i].st.would_permit = RULE_NONE;
+    d->port.permit = d->port.would_permit = RULE_NONE;
+    d->effect = d->would_effect = MG_DENY;
+    return s;
 }

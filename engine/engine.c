@@ -5,6 +5,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sodium.h>
 #include "engine/engine.h"
 
@@ -15,6 +16,8 @@ struct mg_engine {
     uint8_t mask_key[32];
     pthread_mutex_t lock;        /* guards current against acquire/swap */
     mg_policy_set *current;
+    mg_audit_log *audit;
+    mg_audit_mode audit_mode;
 };
 
 /* ==========================================================================
@@ -101,6 +104,64 @@ uint32_t mg__engine_budget(const mg_engine *e)
 const uint8_t *mg__engine_mask_key(const mg_engine *e)
 {
     return e->mask_key;
+}
+
+mg_status mg_engine_set_audit(mg_engine *e, mg_audit_log *log, mg_audit_mode mode)
+{
+    if (!e || mode > MG_AUDIT_DENIES)
+        return MG_EINVAL;
+    e->audit = mode == MG_AUDIT_OFF ? NULL : log;
+    e->audit_mode = log ? mode : MG_AUDIT_OFF;
+    return MG_OK;
+}
+
+static int64_t wall_clock_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+/* "policy_load": which policies at which versions and modes, so that any
+ * logged decision can be explained and replayed from its digest. */
+static void load_payload(const vm_program *p, const char *sources_json, char *buf, size_t cap)
+{
+    size_t n = (size_t)snprintf(buf, cap, "{\"sources\":%s,\"policies\":[", sources_json ? sources_json : "[]");
+    for (uint32_t i = 0; i < p->npolicies && n < cap; i++) {
+        const vm_policy *vp = &p->policies[i];
+        size_t left = cap - n;
+        int k = snprintf(buf + n, left, "%s\"%s@%lld%s\"", i ? "," : "", sl_intern_str(p->syms, vp->name, NULL),
+                         (long long)vp->version, vp->dry_run ? " dry_run" : "");
+        if (k < 0 || (size_t)k >= left - 16) {     /* keep room to close the JSON */
+            n += (size_t)snprintf(buf + n, left, "%s\"...\"", i ? "," : "");
+            break;
+        }
+        n += (size_t)k;
+    }
+    if (n < cap)
+        snprintf(buf + n, cap - n, "]}");
+}
+
+mg_status mg__engine_adopt_set(mg_engine *e, mg_policy_set *set, const char *sources_json, mg_error *err)
+{
+    set->audit = e->audit;
+    set->audit_mode = e->audit_mode;
+    if (!e->audit)
+        return MG_OK;
+    const vm_program *p = set->prog;
+    char payload[MG_AUDIT_MAX_PAYLOAD];
+    load_payload(p, sources_json, payload, sizeof payload);
+    mg_audit_record rec = {
+        .kind = "policy_load",
+        .product = p->product_uri ? sl_intern_str(p->syms, p->product_uri, NULL) : NULL,
+        .mode = "enforce",
+        .digest = p->digest,
+        .payload = payload,
+        .event_time_us = wall_clock_us(),
+        .governance = true,
+    };
+    uint64_t seq;
+    return mg_audit_record_push(e->audit, &rec, &seq, err);
 }
 
 mg_status mg_engine_swap(mg_engine *e, mg_policy_set *set)

@@ -22,6 +22,8 @@ struct mg_policy_set {
     uint32_t step_budget;
     uint8_t mask_key[32];
     char *sources;          /* JSON list of the files compiled, or NULL */
+    mg_audit_log *audit;    /* where decisions are recorded, or NULL */
+    mg_audit_mode audit_mode;
 };
 
 /* Attribute values of a subject or context, resolved to the set's slots.
@@ -101,6 +103,16 @@ const uint8_t *mg__engine_mask_key(const mg_engine *e);
 mg_status mg__policy_set_new(vm_program *prog, sl_alloc_fn alloc, void *ud,
                              uint32_t budget, const uint8_t *mask_key,
                              mg_policy_set **out);
+
+/* Gives a set the engine's audit log and records its load ("policy_load",
+ * with the given sources as a JSON array text, or NULL). On failure the
+ * set must not be used: nothing may be decided without a record. */
+mg_status mg__engine_adopt_set(mg_engine *e, mg_policy_set *set,
+                               const char *sources_json, mg_error *err);
+
+/* Queues the audit record of decision d (decide.c). */
+mg_status mg__audit_decision(const mg_policy_set *set, const mg_request *req,
+                             mg_decision *d, mg_error *err);
 
 /* Resolves a JSON object (jansson json_t*) to attribute slots of root. */
 mg_status mg__attrs_from_json(const mg_policy_set *set, int root,

@@ -4,6 +4,7 @@
  * mg_engine_load, which finds a product's policies in a mesh directory.
  */
 #include <errno.h>
+#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -89,6 +90,21 @@ static void schema_env(const mf_mesh *m, check_env *env, arena *a)
     env->nactions = m->actions.n;
 }
 
+/* Hands the set to the engine, which records its load when auditing. */
+static mg_status adopt(mg_engine *e, const mg_source *srcs, size_t n, mg_policy_set *set, mg_error *err)
+{
+    json_t *names = json_array();
+    for (size_t i = 0; i < n; i++)
+        json_array_append_new(names, json_string(srcs[i].name ? srcs[i].name : ""));
+    char *text = json_dumps(names, JSON_COMPACT);
+    json_decref(names);
+    if (!text)
+        return mg_error_set(err, MG_ENOMEM, NULL, 0, 0, "out of memory");
+    mg_status s = mg__engine_adopt_set(e, set, text, err);
+    free(text);
+    return s;
+}
+
 static mg_status compile_all(mg_engine *e, const mg_source *srcs, size_t n,
                              const mf_product *pr, const mf_mesh *m,
                              mg_policy_set **out, mg_error *err)
@@ -122,6 +138,12 @@ static mg_status compile_all(mg_engine *e, const mg_source *srcs, size_t n,
     }
     if (s == MG_OK)
         s = mg__policy_set_new(prog, alloc, ud, mg__engine_budget(e), mg__engine_mask_key(e), out);
+    if (s == MG_OK && (s = adopt(e, srcs, n, *out, err)) != MG_OK) {
+        mg_policy_set_release(*out);
+        *out = NULL;
+        arena_free(b.a);
+        return s;
+    }
     if (s == MG_ENOMEM)
         mg_error_set(err, MG_ENOMEM, NULL, 0, 0, "out of memory");
     else if (s != MG_OK)

@@ -551,6 +551,30 @@ mg_status mg_audit_export(mg_audit_log *log, mg_audit_row_fn fn, void *ud,
                           mg_error *err);
 
 
+/* ---- recording decisions ---------------------------------------------- */
+
+typedef enum mg_audit_mode {
+    MG_AUDIT_OFF = 0,
+    MG_AUDIT_ALL = 1,      /* every decision */
+    MG_AUDIT_DENIES = 2    /* decisions that withhold something (deny, partial) */
+} mg_audit_mode;
+
+/* Records the decisions of every policy set the engine builds from now on
+ * (mg_compile, mg_engine_load, mg_bundle_load) into log, and each of those
+ * loads as a "policy_load" governance entry with the set's digest and
+ * sources. The log stays the caller's and must outlive those sets. Deciding
+ * then queues one "decision" record (no allocation, no disk wait) and sets
+ * the decision's audit sequence number. When the record cannot be queued
+ * (ring full, log failed), mg_decide denies every column (fail closed) and
+ * returns that status (MG_EBUSY, MG_EIO, MG_EDB): nothing is decided
+ * without a record. log NULL or mode MG_AUDIT_OFF turns recording off. */
+mg_status mg_engine_set_audit(mg_engine *e, mg_audit_log *log,
+                              mg_audit_mode mode);
+
+/* The audit sequence number of the last decision on d, or -1 when it was
+ * not recorded. mg_audit_wait(log, seq) waits until it is durable. */
+int64_t mg_decision_audit_seq(const mg_decision *d);
+
 #ifdef __cplusplus
 }
 #endif
