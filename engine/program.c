@@ -161,7 +161,7 @@ static bool sb_reserve(strbuf *b, size_t extra)
 
 void sb_append(strbuf *b, const void *data, size_t n)
 {
-    if (!sb_reserve(b, n))
+    if (n == 0 || !sb_reserve(b, n))
         return;
     memcpy(b->s + b->len, data, n);
     b->len += n;
