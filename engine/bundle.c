@@ -424,8 +424,14 @@ static void read_index(reader *r, vm_program *p)
         p->entries[i].rule = get_u32(r);
         p->entries[i].when_pc = get_u32(r);
         p->entries[i].unless_pc = get_u32(r);
-        if (p->entries[i].rule >= p->nrules)
+        if (p->entries[i].rule >= p->nrules) {
             fail(r, "entry names no rule");
+            break;
+        }
+        const vm_rule *x = &p->rules[p->entries[i].rule];
+        p->entries[i].kind = x->kind;
+        p->entries[i].mask = x->mask;
+        p->entries[i].dry_run = x->dry_run;
     }
     size_t np = (size_t)p->nports * p->nactions, nc = (size_t)p->ncols * p->nactions;
     p->port_index = get_array(r, p, np + 1, sizeof *p->port_index);

@@ -882,6 +882,9 @@ static bool specialize(spec *s, const vm_rule *r, vm_entry *out)
 {
     const vm_program *p = s->c->p;
     out->rule = (uint32_t)(r - p->rules);
+    out->kind = r->kind;
+    out->mask = r->mask;
+    out->dry_run = r->dry_run;
     out->when_pc = r->when_pc == VM_NO_CODE ? VM_ALWAYS : r->when_pc;
     out->unless_pc = r->unless_pc;
     if (r->when_pc != VM_NO_CODE) {
@@ -910,9 +913,7 @@ static void add_entries(spec *s, vm_range *range, uint32_t action, int target, b
     comp *c = s->c;
     vm_program *p = c->p;
     range->first = p->nentries;
-    s->f.action = (sl_value){ .kind = SL_STRING };
-    s->f.action.u.s.sym = p->actions[action];
-    s->f.action.u.s.ptr = sl_intern_str(p->syms, p->actions[action], &s->f.action.u.s.len);
+    s->f.action = p->action_vals[action];
     for (uint32_t i = 0; i < p->nrules && !c->oom; i++) {
         const vm_rule *r = &p->rules[i];
         bool access = r->kind == RK_PERMIT || r->kind == RK_FORBID;

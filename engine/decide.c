@@ -141,10 +141,9 @@ static void eval_range(run *r, const vm_range *range, dstate *st, int32_t col)
     const vm_program *p = r->d->prog;
     for (uint32_t k = range->first; k < range->first + range->n; k++) {
         const vm_entry *en = &p->entries[k];
-        const vm_rule *rule = &p->rules[en->rule];
         uint32_t i = en->rule;
-        bool dry = rule->dry_run;
-        if (rule->kind == RK_FORBID) {
+        bool dry = en->dry_run;
+        if (en->kind == RK_FORBID) {
             if (!(i < st->would_forbid || (!dry && i < st->forbid)))
                 continue;
             if (eval_entry(r, en, col) == VM_FALSE)
@@ -152,7 +151,7 @@ static void eval_range(run *r, const vm_range *range, dstate *st, int32_t col)
             if (!dry)
                 take_first(&st->forbid, i);
             take_first(&st->would_forbid, i);
-        } else if (rule->kind == RK_PERMIT) {
+        } else if (en->kind == RK_PERMIT) {
             bool denied = st->forbid != RULE_NONE && st->would_forbid != RULE_NONE;
             if (denied || !(i < st->would_permit || (!dry && i < st->permit)))
                 continue;
@@ -166,12 +165,12 @@ static void eval_range(run *r, const vm_range *range, dstate *st, int32_t col)
                        (st->would_permit != RULE_NONE && st->would_forbid == RULE_NONE);
             if (!may || eval_entry(r, en, col) == VM_FALSE)
                 continue;
-            if (!dry && rule->mask > st->mask) {
-                st->mask = rule->mask;
+            if (!dry && en->mask > st->mask) {
+                st->mask = en->mask;
                 st->mask_rule = i;
             }
-            if (rule->mask > st->would_mask) {
-                st->would_mask = rule->mask;
+            if (en->mask > st->would_mask) {
+                st->would_mask = en->mask;
                 st->would_mask_rule = i;
             }
         }
@@ -270,9 +269,7 @@ mg_status mg_decide(const mg_policy_set *set, const mg_request *req, mg_decision
     r.f.context = req->context ? req->context->a.slots : NULL;
     r.f.product = p->product_vals;
     r.f.port = p->port_vals + (size_t)req->port * p->nslots[ROOT_PORT];
-    r.f.action = (sl_value){ .kind = SL_STRING };
-    r.f.action.u.s.sym = p->actions[req->action];
-    r.f.action.u.s.ptr = sl_intern_str(p->syms, p->actions[req->action], &r.f.action.u.s.len);
+    r.f.action = p->action_vals[req->action];
     r.f.cx = &d->cx;
     r.f.stack = d->stack;
     r.budget = set->step_budget;

@@ -94,6 +94,11 @@ static void fix_sets(vm_program *p, sl_value *v, size_t n)
 
 void prog_freeze(vm_program *p)
 {
+    for (uint32_t a = 0; a < p->nactions; a++) {
+        p->action_vals[a] = (sl_value){ .kind = SL_STRING };
+        p->action_vals[a].u.s.sym = p->actions[a];
+        p->action_vals[a].u.s.ptr = sl_intern_str(p->syms, p->actions[a], &p->action_vals[a].u.s.len);
+    }
     size_t np = p->nslots[ROOT_PRODUCT];
     size_t npt = (size_t)p->nports * p->nslots[ROOT_PORT];
     size_t nc = (size_t)p->ncols * p->nslots[ROOT_COLUMN];

@@ -78,6 +78,10 @@ typedef struct vm_entry {
     uint32_t rule;
     uint32_t when_pc;      /* VM_ALWAYS: applies with no evaluation */
     uint32_t unless_pc;    /* VM_NO_CODE: none */
+    /* Copies of the rule's kind, mode and mask, so that deciding reads only
+     * the contiguous entries and never the (larger) rules. */
+    uint8_t kind, mask;
+    bool dry_run;
 } vm_entry;
 
 typedef struct vm_range { uint32_t first, n; } vm_range;
@@ -118,6 +122,7 @@ typedef struct vm_program {
 
     uint32_t actions[VM_MAX_ACTIONS];   /* syms; 0..2 read, write, delete */
     uint32_t nactions;
+    sl_value action_vals[VM_MAX_ACTIONS];  /* the same as string values */
 
     /* The product's resources and their attribute values. */
     uint32_t product_uri;  /* sym */

@@ -133,14 +133,15 @@ vm_result vm_run(vm_frame *f, uint32_t pc, sl_err *err, uint32_t *err_pc)
     const uint8_t *code = p->code;
     sl_value *sp = f->stack;          /* next free slot */
     uint32_t op_pc = pc;
+    uint32_t budget = f->budget;      /* a local: the compiler keeps it in a register */
     sl_err e = SL_OK;
     for (;;) {
         op_pc = pc;
-        if (f->budget == 0) {
+        if (budget == 0) {
             e = SL_E_BUDGET;
             goto fail;
         }
-        f->budget--;
+        budget--;
         uint8_t op = code[pc++];
         switch (op) {
         case OP_CONST: *sp++ = p->consts[u16_at(code, pc)]; pc += 2; break;
@@ -254,6 +255,7 @@ vm_result vm_run(vm_frame *f, uint32_t pc, sl_err *err, uint32_t *err_pc)
         case OP_RET:
             if ((e = want_bool(sp - 1)) != SL_OK)
                 goto fail;
+            f->budget = budget;
             return sp[-1].u.b ? VM_TRUE : VM_FALSE;
         default:
             e = SL_E_TYPE;       /* unreachable for verified code */
@@ -261,6 +263,7 @@ vm_result vm_run(vm_frame *f, uint32_t pc, sl_err *err, uint32_t *err_pc)
         }
     }
 fail:
+    f->budget = budget;
     *err = e;
     *err_pc = op_pc;
     return VM_ERROR;
