@@ -25,6 +25,7 @@
  *   index     ranges for ports x actions, then columns x actions {u32 first, n}
  *   lines     count, {u32 pc line col}
  *   u32 max_stack, u32 max_cols
+ *   facts     subject count, u32 pcs; context count, u32 pcs
  * A value is u8 kind then: bool u8 | int, duration, timestamp i64 |
  * string sym | set u32 first-item-index u32 count | missing, record nothing.
  */
@@ -179,6 +180,11 @@ static void put_resources(strbuf *b, const vm_program *p)
     }
     put_u32(b, p->max_stack);
     put_u32(b, p->max_cols);
+    for (int k = 0; k < 2; k++) {
+        put_u32(b, p->nfacts[k]);
+        for (uint32_t i = 0; i < p->nfacts[k]; i++)
+            put_u32(b, p->fact_pc[k][i]);
+    }
 }
 
 bool prog_serialize(const vm_program *p, strbuf *b)
@@ -483,6 +489,12 @@ static void read_resources(reader *r, vm_program *p)
     }
     if (!r->bad && widest != p->max_cols)
         fail(r, "widest port does not match");
+    for (int k = 0; k < 2 && !r->bad; k++) {
+        p->nfacts[k] = get_count(r, 4);
+        p->fact_pc[k] = get_array(r, p, p->nfacts[k], sizeof(uint32_t));
+        for (uint32_t i = 0; i < p->nfacts[k] && !r->bad; i++)
+            p->fact_pc[k][i] = get_u32(r);
+    }
 }
 
 /* ==========================================================================
@@ -516,6 +528,8 @@ static bool operand_ok(const vm_program *p, const uint8_t *c, uint32_t pc, uint8
     case OP_PORT: return k < p->nslots[ROOT_PORT];
     case OP_COLUMN: return k < p->nslots[ROOT_COLUMN];
     case OP_MATCHES: return k < p->nregexes;
+    case OP_SFACT: return k < p->nfacts[0];
+    case OP_CFACT: return k < p->nfacts[1];
     case OP_CALL: {
         uint32_t nb = 0;
         while (sl_builtins[nb].name)
@@ -553,6 +567,10 @@ static bool mark_entries(const vm_program *p, int32_t *depth)
     for (uint32_t i = 0; i < p->nconj_pcs; i++)
         if (!entry_ok(depth, p->code_len, p->conj_pcs[i]))
             return false;
+    for (int k = 0; k < 2; k++)
+        for (uint32_t i = 0; i < p->nfacts[k]; i++)
+            if (p->fact_pc[k][i] >= p->code_len || !entry_ok(depth, p->code_len, p->fact_pc[k][i]))
+                return false;
     for (uint32_t i = 0; i < p->nentries; i++)
         if (!entry_ok(depth, p->code_len, p->entries[i].when_pc) || p->entries[i].when_pc == VM_NO_CODE ||
             !entry_ok(depth, p->code_len, p->entries[i].unless_pc) || p->entries[i].unless_pc == VM_ALWAYS)
@@ -649,6 +667,10 @@ mg_status prog_deserialize(const void *data, size_t len, sl_alloc_fn alloc, void
                             (int)(r.p - (const uint8_t *)data), "bundle: %s", why);
     }
     prog_freeze(p);
+    if (!prog_null_facts(p)) {
+        prog_free(p);
+        return mg_error_set(err, MG_ENOMEM, NULL, 0, 0, "out of memory");
+    }
     *used = (size_t)(r.p - (const uint8_t *)data);
     uint8_t h[crypto_hash_sha256_BYTES];
     crypto_hash_sha256(h, data, *used);

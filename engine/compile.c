@@ -32,6 +32,10 @@ typedef struct comp {
     uint32_t *const_map;
     uint32_t const_map_cap;
     const mf_mesh *mesh;
+    /* Facts found while compiling, compiled after the rules. */
+    struct pending_fact { const ast_expr *e; const ast_file *file; int kind; } *facts;
+    uint32_t nfacts, cap_facts;
+    bool in_fact;
 } comp;
 
 static bool grow(comp *c, void **arr, uint32_t *cap, uint32_t need, size_t elem)
@@ -331,6 +335,7 @@ static bool is_static(const ast_expr *e)
 }
 
 static void comp_expr(comp *c, const ast_expr *e);
+static uint32_t comp_standalone(comp *c, const ast_expr *e);
 
 static void emit_jump(comp *c, int op, ast_span span, uint32_t *patch)
 {
@@ -476,11 +481,79 @@ static void comp_call(comp *c, const ast_expr *e)
     c->depth += 1 - (int)e->u.call.nargs;
 }
 
+/* Whether e yields a bool by construction (not through and/or, whose parts
+ * are facts on their own, keeping their short-circuit order). */
+static bool yields_bool(const ast_expr *e)
+{
+    if (e->kind == AST_UNARY)
+        return e->u.op.op == AST_OP_NOT;
+    if (e->kind == AST_BINARY)
+        return e->u.op.op >= AST_OP_EQ && e->u.op.op <= AST_OP_LIKE;
+    if (e->kind == AST_CALL)
+        return e->u.call.builtin < 0 || sl_builtins[e->u.call.builtin].result.kind == SL_BOOL;
+    return false;
+}
+
+/* 0: a subject fact, 1: a context fact, -1: neither. A fact reads the
+ * subject (or the context) and otherwise only the product, which is fixed
+ * for the set, so its value is known once the subject is resolved. */
+static int fact_kind(const ast_expr *e)
+{
+    if (!yields_bool(e))
+        return -1;
+    unsigned r = roots_used(e), prod = 1u << AST_ROOT_PRODUCT;
+    unsigned subj = 1u << AST_ROOT_SUBJECT, ctx = 1u << AST_ROOT_CONTEXT;
+    if ((r & subj) && !(r & ~(subj | prod)))
+        return 0;
+    if ((r & ctx) && !(r & ~(ctx | prod)))
+        return 1;
+    return -1;
+}
+
+static void comp_fact_ref(comp *c, const ast_expr *e, int kind)
+{
+    if (!GROW(c, c->facts, c->nfacts, c->cap_facts))
+        return;
+    uint32_t k = c->p->nfacts[kind]++;
+    c->facts[c->nfacts++] = (struct pending_fact){ e, c->file, kind };
+    if (operand_fits(c, k, e->span, "facts")) {
+        emit_op(c, kind == 0 ? OP_SFACT : OP_CFACT, e->span);
+        emit_u16(c, k);
+    }
+}
+
+/* Compiles the body `e; RET` of every fact, in the order they were met. */
+static void comp_fact_bodies(comp *c)
+{
+    vm_program *p = c->p;
+    uint32_t n[2] = { 0, 0 };
+    for (int k = 0; k < 2; k++) {
+        p->fact_pc[k] = prog_alloc(p, ((size_t)p->nfacts[k] + 1) * sizeof(uint32_t));
+        if (!p->fact_pc[k]) {
+            c->oom = true;
+            return;
+        }
+    }
+    c->in_fact = true;
+    for (uint32_t i = 0; i < c->nfacts && !c->oom; i++) {
+        c->file = c->facts[i].file;
+        int k = c->facts[i].kind;
+        p->fact_pc[k][n[k]++] = comp_standalone(c, c->facts[i].e);
+    }
+    c->in_fact = false;
+    c->file = NULL;
+}
+
 /* expr -> literal | set | path | unary | binary | call */
 static void comp_expr(comp *c, const ast_expr *e)
 {
     if (c->oom)
         return;
+    int fk = c->in_fact ? -1 : fact_kind(e);
+    if (fk >= 0) {
+        comp_fact_ref(c, e, fk);
+        return;
+    }
     switch (e->kind) {
     case AST_BOOL:
         emit_op(c, e->u.b ? OP_TRUE : OP_FALSE, e->span);
@@ -959,6 +1032,8 @@ static void build_index(comp *c)
     s->f.cx = &s->cx;
     s->f.stack = stack;
     s->f.product = p->product_vals;
+    s->f.sfacts = p->null_facts[0];
+    s->f.cfacts = p->null_facts[1];
     uint32_t npt = p->nslots[ROOT_PORT], nc = p->nslots[ROOT_COLUMN];
     for (uint32_t k = 0; k < p->nports; k++) {
         s->f.port = p->port_vals + (size_t)k * npt;
@@ -1005,7 +1080,9 @@ mg_status comp_program(const comp_input *in, sl_alloc_fn alloc, void *ud,
     add_actions(&c);
     add_const(&c, sl_bool(false));   /* keeps constant 0 valid for empty sets */
     comp_policies(&c, ps, in->n);
+    comp_fact_bodies(&c);
     alloc(ud, ps, in->n * sizeof *ps, 0);
+    alloc(ud, c.facts, (size_t)c.cap_facts * sizeof *c.facts, 0);
     if (c.oom)
         goto oom;
     if (diags->errors) {
@@ -1017,6 +1094,8 @@ mg_status comp_program(const comp_input *in, sl_alloc_fn alloc, void *ud,
     if (c.oom)
         goto oom;
     prog_freeze(p);
+    if (!prog_null_facts(p))
+        goto oom;
     build_index(&c);
     alloc(ud, c.const_map, (size_t)c.const_map_cap * sizeof *c.const_map, 0);
     c.const_map = NULL;

@@ -267,6 +267,8 @@ mg_status mg_decide(const mg_policy_set *set, const mg_request *req, mg_decision
     r.f.prog = p;
     r.f.subject = req->subject ? req->subject->a.slots : NULL;
     r.f.context = req->context ? req->context->a.slots : NULL;
+    r.f.sfacts = req->subject ? req->subject->a.facts : p->null_facts[0];
+    r.f.cfacts = req->context ? req->context->a.facts : p->null_facts[1];
     r.f.product = p->product_vals;
     r.f.port = p->port_vals + (size_t)req->port * p->nslots[ROOT_PORT];
     r.f.action = p->action_vals[req->action];

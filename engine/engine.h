@@ -35,6 +35,7 @@ typedef struct mg_attrs {
     size_t size;
     char *raw_id;           /* subject: the "id" attribute, for the audit log */
     sl_value *slots;
+    uint8_t *facts;         /* the program's subject or context facts */
 } mg_attrs;
 struct mg_subject { mg_attrs a; };
 struct mg_context { mg_attrs a; };

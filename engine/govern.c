@@ -43,6 +43,8 @@ static mg_status geval_open(geval *g, const mg_policy_set *set, int port, int co
     g->f.port = p->port_vals + (size_t)port * p->nslots[ROOT_PORT];
     g->f.column = column >= 0 ? p->col_vals + (size_t)column * p->nslots[ROOT_COLUMN] : NULL;
     g->f.action = sl_missing();
+    g->f.sfacts = p->null_facts[0];
+    g->f.cfacts = p->null_facts[1];
     g->f.cx = &g->cx;
     g->f.stack = g->stack;
     return MG_OK;

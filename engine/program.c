@@ -62,6 +62,10 @@ void prog_free(vm_program *p)
     FREE(p, p->port_index);
     FREE(p, p->col_index);
     FREE(p, p->lines);
+    for (int k = 0; k < 2; k++) {
+        FREE(p, p->fact_pc[k]);
+        FREE(p, p->null_facts[k]);
+    }
     sl_intern_free(p->syms);
     p->alloc(p->ud, p, sizeof *p, 0);
 }
@@ -111,6 +115,58 @@ void prog_freeze(vm_program *p)
     fix_sets(p, p->product_vals, np);
     fix_sets(p, p->port_vals, npt);
     fix_sets(p, p->col_vals, nc);
+}
+
+/* ==========================================================================
+ * Facts
+ * ========================================================================== */
+
+bool prog_eval_facts(const vm_program *p, int kind, const sl_value *attrs, uint8_t *out)
+{
+    if (p->nfacts[kind] == 0)
+        return true;
+    char scratch[4096];
+    size_t stack_bytes = ((size_t)p->max_stack + 1) * sizeof(sl_value);
+    /* The compiler never puts a fact inside a fact; a bundle that does gets
+     * an error from it rather than a read of facts not yet decided. */
+    size_t nnone = (p->nfacts[0] > p->nfacts[1] ? p->nfacts[0] : p->nfacts[1]) + 1;
+    sl_value *stack = prog_alloc(p, stack_bytes);
+    uint8_t *none = prog_alloc(p, nnone);
+    sl_ctx cx = { .syms = p->syms, .scratch = scratch, .scratch_cap = sizeof scratch };
+    if (!stack || !none || !sl_regex_ctx_init(&cx)) {
+        prog_dealloc(p, stack, stack_bytes);
+        prog_dealloc(p, none, nnone);
+        return false;
+    }
+    memset(none, FACT_ERROR + SL_E_TYPE, nnone);
+    vm_frame f = { .prog = p, .product = p->product_vals, .action = sl_missing(), .cx = &cx, .stack = stack,
+                   .sfacts = none, .cfacts = none };
+    if (kind == 0)
+        f.subject = attrs;
+    else
+        f.context = attrs;
+    for (uint32_t i = 0; i < p->nfacts[kind]; i++) {
+        sl_err e;
+        uint32_t epc;
+        cx.scratch_len = 0;
+        f.budget = VM_FACT_BUDGET;
+        vm_result v = vm_run(&f, p->fact_pc[kind][i], &e, &epc);
+        out[i] = v == VM_ERROR ? (uint8_t)(FACT_ERROR + e) : (uint8_t)v;
+    }
+    sl_regex_ctx_fini(&cx);
+    prog_dealloc(p, stack, stack_bytes);
+    prog_dealloc(p, none, nnone);
+    return true;
+}
+
+bool prog_null_facts(vm_program *p)
+{
+    for (int k = 0; k < 2; k++) {
+        p->null_facts[k] = prog_alloc(p, (size_t)p->nfacts[k] + 1);
+        if (!p->null_facts[k] || !prog_eval_facts(p, k, NULL, p->null_facts[k]))
+            return false;
+    }
+    return true;
 }
 
 /* ==========================================================================
@@ -240,6 +296,8 @@ static void disasm_op(const vm_program *p, uint32_t pc, strbuf *out)
         print_value(p, &p->consts[k], out);
     } else if (slot_root_of[op]) {
         sb_printf(out, "#%-5u %s", k, sl_intern_str(p->syms, p->slot_path[slot_root_of[op] - 1][k], NULL));
+    } else if (op == OP_SFACT || op == OP_CFACT) {
+        sb_printf(out, "#%-5u", k);
     } else if (op == OP_MATCHES) {
         sb_printf(out, "#%-5u /%s/", k, sl_intern_str(p->syms, p->regex_src[k], NULL));
     } else if (op == OP_CALL) {
@@ -280,6 +338,19 @@ void vm_disasm(const vm_program *p, strbuf *out)
                   kind_names[r->kind], target_names[r->target], r->dry_run ? "  [dry_run]" : "",
                   sl_intern_str(p->syms, vp->file, NULL), r->line, r->col);
         disasm_code(p, "when", r->when_pc, out);
+        for (uint32_t k = 0; k < r->conj_static; k++) {
+            char label[64];
+            snprintf(label, sizeof label, "conjunct %u alone (decided at load)", k + 1);
+            disasm_code(p, label, p->conj_pcs[r->conj_first + 2 * k + 1], out);
+        }
         disasm_code(p, "unless", r->unless_pc, out);
     }
+    static const char *const fact_kind[2] = { "subject", "context" };
+    for (int k = 0; k < 2; k++)
+        for (uint32_t i = 0; i < p->nfacts[k]; i++) {
+            char label[48];
+            snprintf(label, sizeof label, "%s fact #%u", fact_kind[k], i);
+            sb_printf(out, "\n");
+            disasm_code(p, label, p->fact_pc[k][i], out);
+        }
 }

@@ -42,6 +42,7 @@ enum { ROOT_SUBJECT, ROOT_CONTEXT, ROOT_PRODUCT, ROOT_PORT, ROOT_COLUMN, ROOT_SL
 #define VM_ALWAYS (UINT32_MAX - 1) /* `when` statically true */
 #define VM_MAX_ACTIONS 64
 #define VM_BUILTIN_ACTIONS 3    /* read, write, delete */
+#define VM_FACT_BUDGET 10000u   /* steps to decide one fact */
 
 /* Rule kinds, targets, masks, disposals: the values of policy/ast.h. */
 enum { RK_PERMIT, RK_FORBID, RK_MASK, RK_RETAIN, RK_HOLD, RK_ENCRYPT, RK_FORGET };
@@ -143,6 +144,15 @@ typedef struct vm_program {
     vm_range *port_index;
     vm_range *col_index;
 
+    /* Facts: boolean subexpressions that read only the subject (or only the
+     * context) and the product. They are decided once, when a subject or
+     * context is resolved, and read by SFACT/CFACT. fact_pc[0] are subject
+     * facts, [1] context facts; null_facts are their values for a request
+     * without a subject or context. */
+    uint32_t *fact_pc[2];
+    uint32_t nfacts[2];
+    uint8_t *null_facts[2];
+
     /* Source place of each expression's instructions, sorted by pc. */
     struct vm_line { uint32_t pc, line, col; } *lines;
     uint32_t nlines;
@@ -182,12 +192,22 @@ typedef struct vm_frame {
     const sl_value *port;
     const sl_value *column;    /* NULL outside column rules */
     sl_value action;
+    const uint8_t *sfacts;     /* fact values: FACT_FALSE, FACT_TRUE, or */
+    const uint8_t *cfacts;     /* FACT_ERROR + sl_err */
     sl_ctx *cx;
     sl_value *stack;           /* [prog->max_stack] */
     uint32_t budget;           /* steps left */
 } vm_frame;
 
 typedef enum vm_result { VM_FALSE = 0, VM_TRUE = 1, VM_ERROR = 2 } vm_result;
+enum { FACT_FALSE = 0, FACT_TRUE = 1, FACT_ERROR = 2 };
+
+/* Decides the facts of one kind (0 subject, 1 context) for the attribute
+ * values given (NULL: none), into out[p->nfacts[kind]]. Returns false when
+ * out of memory. */
+bool prog_eval_facts(const vm_program *p, int kind, const sl_value *attrs, uint8_t *out);
+/* Fills p->null_facts. Returns false when out of memory. */
+bool prog_null_facts(vm_program *p);
 
 /* Runs the code at pc to its RET. On VM_ERROR, *err holds the cause and
  * *err_pc the instruction that raised it. */

@@ -169,7 +169,8 @@ mg_status mg__attrs_from_json(const mg_policy_set *set, int root, const void *js
         sz.bytes += json_string_length(id) + 1;
     for (uint32_t i = 0; i < nslots; i++)
         measure(lookup(obj, sl_intern_str(p->syms, p->slot_path[root][i], NULL)), &sz);
-    size_t size = sizeof(mg_attrs) + (nslots + sz.items) * sizeof(sl_value) + sz.bytes;
+    int fk = root == ROOT_SUBJECT ? 0 : 1;
+    size_t size = sizeof(mg_attrs) + (nslots + sz.items) * sizeof(sl_value) + sz.bytes + p->nfacts[fk];
     mg_attrs *a = mg__alloc(set->alloc, set->ud, size);
     if (!a)
         return mg_error_set(err, MG_ENOMEM, NULL, 0, 0, "out of memory");
@@ -180,6 +181,7 @@ mg_status mg__attrs_from_json(const mg_policy_set *set, int root, const void *js
     a->size = size;
     a->slots = (sl_value *)(a + 1);
     filler f = { p, a->slots + nslots, (char *)(a->slots + nslots + sz.items), what, "", err };
+    a->facts = (uint8_t *)f.bytes + sz.bytes;
     if (json_is_string(id)) {
         a->raw_id = f.bytes;
         memcpy(f.bytes, json_string_value(id), json_string_length(id) + 1);
@@ -192,6 +194,10 @@ mg_status mg__attrs_from_json(const mg_policy_set *set, int root, const void *js
             mg__attrs_free(a);
             return s;
         }
+    }
+    if (!prog_eval_facts(p, fk, a->slots, a->facts)) {
+        mg__attrs_free(a);
+        return mg_error_set(err, MG_ENOMEM, NULL, 0, 0, "out of memory");
     }
     *out = a;
     return MG_OK;

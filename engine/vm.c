@@ -152,6 +152,16 @@ vm_result vm_run(vm_frame *f, uint32_t pc, sl_err *err, uint32_t *err_pc)
         case OP_PRODUCT: *sp++ = f->product[u16_at(code, pc)]; pc += 2; break;
         case OP_PORT: *sp++ = f->port ? f->port[u16_at(code, pc)] : sl_missing(); pc += 2; break;
         case OP_COLUMN: *sp++ = f->column ? f->column[u16_at(code, pc)] : sl_missing(); pc += 2; break;
+        case OP_SFACT: case OP_CFACT: {
+            uint8_t v = (op == OP_SFACT ? f->sfacts : f->cfacts)[u16_at(code, pc)];
+            pc += 2;
+            if (v >= FACT_ERROR) {
+                e = (sl_err)(v - FACT_ERROR);
+                goto fail;
+            }
+            *sp++ = sl_bool(v == FACT_TRUE);
+            break;
+        }
         case OP_ACTION: *sp++ = f->action; break;
         case OP_NOW: sp->kind = SL_TIMESTAMP; sp->u.i = f->cx->now_us; sp++; break;
         case OP_EQ: case OP_NE: {
