@@ -98,8 +98,18 @@ static void note_trace(mg_decision *d, uint32_t rule, int32_t col, uint8_t resul
         d->trace[d->ntrace++] = (dtrace){ rule, col, result };
 }
 
-static vm_result run_code(run *r, uint32_t pc, uint32_t rule, int32_t col)
+static inline vm_result run_code(run *r, uint32_t pc, uint32_t rule, int32_t col)
 {
+    /* A condition that is one fact (`SFACT k; RET`, common once subject
+     * conditions are facts) is read directly, without entering the VM. */
+    const uint8_t *c = r->f.prog->code + pc;
+    if ((c[0] == OP_SFACT || c[0] == OP_CFACT) && c[3] == OP_RET) {
+        uint8_t v = (c[0] == OP_SFACT ? r->f.sfacts : r->f.cfacts)[(uint32_t)c[1] | (uint32_t)c[2] << 8];
+        if (v < FACT_ERROR)
+            return (vm_result)v;
+        note_error(r->d, rule, pc, col, (sl_err)(v - FACT_ERROR));
+        return VM_ERROR;
+    }
     sl_err e;
     uint32_t epc;
     r->d->cx.scratch_len = 0;
@@ -110,7 +120,7 @@ static vm_result run_code(run *r, uint32_t pc, uint32_t rule, int32_t col)
 }
 
 /* Runs an entry's remaining `when` and `unless`. */
-static vm_result eval_entry(run *r, const vm_entry *en, int32_t col)
+static inline vm_result eval_entry(run *r, const vm_entry *en, int32_t col)
 {
     mg_decision *d = r->d;
     d->rules_evaluated++;
