@@ -635,12 +635,20 @@ static void comp_when(comp *c, vm_rule *r, const ast_expr *when)
     for (uint32_t i = 0; i + 1 < n; i++)
         patch_jump(c, patches[i], cs[i]->span);
     emit_op(c, OP_RET, when->span);
+    /* Every conjunct that reads only the manifest gets a standalone copy;
+     * conj_static counts those that lead the chain. */
     r->conj_static = 0;
-    while (r->conj_static < n && is_static(cs[r->conj_static])) {
-        uint32_t pc = comp_standalone(c, cs[r->conj_static]);
+    bool leading = true;
+    for (uint32_t i = 0; i < n && !c->oom; i++) {
+        if (!is_static(cs[i])) {
+            leading = false;
+            continue;
+        }
+        uint32_t pc = comp_standalone(c, cs[i]);
         if (!c->oom)
-            p->conj_pcs[r->conj_first + 2 * r->conj_static + 1] = pc;
-        r->conj_static++;
+            p->conj_pcs[r->conj_first + 2 * i + 1] = pc;
+        if (leading)
+            r->conj_static++;
     }
 }
 
@@ -932,12 +940,19 @@ static void resource_values(comp *c, const mf_product *pr)
  * Specialization and the rule index
  * ========================================================================== */
 
+#define MAX_VARIANTS 256
+
 typedef struct spec {
     comp *c;
     vm_frame f;
     sl_ctx cx;
     char scratch[4096];
     uint32_t cap_entries;
+    /* Specialized `when` chains already emitted for the current rule:
+     * key (first conjunct kept, static values) -> pc. */
+    uint32_t variant_rule;
+    uint32_t nvariants;
+    struct variant { uint32_t first; uint64_t vals; uint32_t pc; } variants[MAX_VARIANTS];
 } spec;
 
 static vm_result run_static(spec *s, uint32_t pc)
@@ -947,6 +962,108 @@ static vm_result run_static(spec *s, uint32_t pc)
     s->cx.scratch_len = 0;
     s->f.budget = 100000;
     return vm_run(&s->f, pc, &e, &epc);
+}
+
+/* End of conjunct i of r's chain: where its JUMP_IF_FALSE starts, or for
+ * the last conjunct, the chain's RET. */
+static uint32_t conj_end(const vm_program *p, const vm_rule *r, uint32_t i)
+{
+    if (i + 1 < r->nconj)
+        return p->conj_pcs[r->conj_first + 2 * (i + 1)] - 3;
+    uint32_t pc = p->conj_pcs[r->conj_first + 2 * i];
+    while (p->code[pc] != OP_RET)
+        pc += 1u + vm_op_bytes[p->code[pc]];
+    return pc;
+}
+
+/* Appends code [from, to) and its line entries; jumps are relative and stay
+ * inside a conjunct, so the copy needs no relocation. */
+static void copy_code(comp *c, uint32_t from, uint32_t to)
+{
+    vm_program *p = c->p;
+    uint32_t base = p->code_len, nl = p->nlines;
+    for (uint32_t i = 0; i < nl; i++)
+        if (p->lines[i].pc >= from && p->lines[i].pc < to && GROW(c, p->lines, p->nlines, c->cap_lines))
+            p->lines[p->nlines++] = (struct vm_line){ base + p->lines[i].pc - from, p->lines[i].line,
+                                                      p->lines[i].col };
+    for (uint32_t pc = from; pc < to && !c->oom; pc++)
+        emit_byte(c, p->code[pc]);
+}
+
+/* The chain from conjunct k on, with the conjuncts that read only the
+ * manifest replaced by their value for this resource: a true one is
+ * dropped, a false one ends the chain with `false`. Operands keep their
+ * order, so the same errors are raised. Equal variants are shared. */
+static uint32_t specialize_tail(spec *s, const vm_rule *r, uint32_t k, uint32_t chain_pc)
+{
+    comp *c = s->c;
+    vm_program *p = c->p;
+    uint64_t vals = 0;                  /* 2 bits per conjunct: 1 true, 2 false */
+    uint32_t nstatic = 0, stop = r->nconj;
+    if (r->nconj - k > 32)
+        return chain_pc;
+    for (uint32_t i = k; i < r->nconj; i++) {
+        uint32_t alone = p->conj_pcs[r->conj_first + 2 * i + 1];
+        if (alone == VM_NO_CODE)
+            continue;
+        vm_result v = run_static(s, alone);
+        if (v == VM_ERROR)
+            continue;                   /* evaluated at run time, in order */
+        nstatic++;
+        vals |= (uint64_t)(v == VM_TRUE ? 1 : 2) << (2 * (i - k));
+        if (v == VM_FALSE) {
+            stop = i;
+            break;
+        }
+    }
+    if (nstatic == 0)
+        return chain_pc;
+    uint32_t rule = (uint32_t)(r - p->rules);
+    if (s->variant_rule != rule) {
+        s->variant_rule = rule;
+        s->nvariants = 0;
+    }
+    for (uint32_t i = 0; i < s->nvariants; i++)
+        if (s->variants[i].first == k && s->variants[i].vals == vals)
+            return s->variants[i].pc;
+    uint32_t pc = p->code_len, patches[MAX_CONJ], npatch = 0;
+    bool any = false;
+    for (uint32_t i = k; i < stop && !c->oom; i++) {
+        uint32_t bits = (uint32_t)(vals >> (2 * (i - k))) & 3;
+        if (bits == 1)
+            continue;                   /* statically true: dropped */
+        if (any) {
+            emit_byte(c, OP_JUMP_IF_FALSE);
+            patches[npatch++] = p->code_len;
+            emit_u16(c, 0);
+        }
+        copy_code(c, p->conj_pcs[r->conj_first + 2 * i], conj_end(p, r, i));
+        any = true;
+    }
+    if (stop < r->nconj) {              /* statically false: the chain is false */
+        if (any) {
+            emit_byte(c, OP_JUMP_IF_FALSE);
+            patches[npatch++] = p->code_len;
+            emit_u16(c, 0);
+        }
+        emit_byte(c, OP_FALSE);
+        any = true;
+    }
+    if (!any) {                         /* every remaining conjunct is true */
+        p->code_len = pc;
+        return VM_ALWAYS;
+    }
+    for (uint32_t i = 0; i < npatch && !c->oom; i++) {
+        uint32_t off = p->code_len - (patches[i] + 2);
+        p->code[patches[i]] = (uint8_t)(off & 0xff);
+        p->code[patches[i] + 1] = (uint8_t)(off >> 8);
+    }
+    emit_byte(c, OP_RET);
+    if (p->max_stack < 1)
+        p->max_stack = 1;
+    if (s->nvariants < MAX_VARIANTS)
+        s->variants[s->nvariants++] = (struct variant){ k, vals, pc };
+    return c->oom ? chain_pc : pc;
 }
 
 /* Decides what of rule r can be decided for the frame's resource and
@@ -970,6 +1087,8 @@ static bool specialize(spec *s, const vm_rule *r, vm_entry *out)
                 break;   /* raised again at run time, in source order */
         }
         out->when_pc = k == r->nconj ? VM_ALWAYS : p->conj_pcs[r->conj_first + 2 * k];
+        if (k < r->nconj)
+            out->when_pc = specialize_tail(s, r, k, out->when_pc);
     }
     if (out->when_pc == VM_ALWAYS && r->unless_static && r->unless_pc != VM_NO_CODE) {
         vm_result v = run_static(s, r->unless_pc);

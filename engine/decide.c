@@ -103,12 +103,18 @@ static inline vm_result run_code(run *r, uint32_t pc, uint32_t rule, int32_t col
     /* A condition that is one fact (`SFACT k; RET`, common once subject
      * conditions are facts) is read directly, without entering the VM. */
     const uint8_t *c = r->f.prog->code + pc;
-    if ((c[0] == OP_SFACT || c[0] == OP_CFACT) && c[3] == OP_RET) {
-        uint8_t v = (c[0] == OP_SFACT ? r->f.sfacts : r->f.cfacts)[(uint32_t)c[1] | (uint32_t)c[2] << 8];
-        if (v < FACT_ERROR)
-            return (vm_result)v;
-        note_error(r->d, rule, pc, col, (sl_err)(v - FACT_ERROR));
-        return VM_ERROR;
+    if (c[0] == OP_SFACT || c[0] == OP_CFACT) {
+        /* `xFACT k; RET` is the fact; `xFACT k; JUMP_IF_FALSE +1; FALSE; RET`
+         * (a fact and a conjunct that is false for this resource) is false
+         * unless the fact is an error. */
+        bool alone = c[3] == OP_RET;
+        if (alone || (c[3] == OP_JUMP_IF_FALSE && c[4] == 1 && c[5] == 0 && c[6] == OP_FALSE && c[7] == OP_RET)) {
+            uint8_t v = (c[0] == OP_SFACT ? r->f.sfacts : r->f.cfacts)[(uint32_t)c[1] | (uint32_t)c[2] << 8];
+            if (v < FACT_ERROR)
+                return alone ? (vm_result)v : VM_FALSE;
+            note_error(r->d, rule, pc, col, (sl_err)(v - FACT_ERROR));
+            return VM_ERROR;
+        }
     }
     sl_err e;
     uint32_t epc;
