@@ -84,11 +84,16 @@ typedef struct run {
     uint32_t budget;        /* steps for each rule */
 } run;
 
-static void note_error(mg_decision *d, uint32_t rule, uint32_t pc, int32_t col, sl_err e)
+static void note_error(const vm_frame *f, mg_decision *d, uint32_t rule, uint32_t start, uint32_t pc, int32_t col,
+                       sl_err e)
 {
     d->nerrs_total++;
-    if (d->nerrs < MG_MAX_ERRORS)
-        d->errs[d->nerrs++] = (derr){ rule, pc, col, (uint8_t)e };
+    if (d->nerrs >= MG_MAX_ERRORS)
+        return;
+    derr *x = &d->errs[d->nerrs++];
+    *x = (derr){ rule, pc, col, (uint8_t)e, 0xff, 0 };
+    if (e == SL_E_MISSING && !vm_missing_attr(f, start, pc, &x->miss_root, &x->miss_slot))
+        x->miss_root = 0xff;
 }
 
 static void note_trace(mg_decision *d, uint32_t rule, int32_t col, uint8_t result)
@@ -112,7 +117,7 @@ static inline vm_result run_code(run *r, uint32_t pc, uint32_t rule, int32_t col
             uint8_t v = (c[0] == OP_SFACT ? r->f.sfacts : r->f.cfacts)[(uint32_t)c[1] | (uint32_t)c[2] << 8];
             if (v < FACT_ERROR)
                 return alone ? (vm_result)v : VM_FALSE;
-            note_error(r->d, rule, pc, col, (sl_err)(v - FACT_ERROR));
+            note_error(&r->f, r->d, rule, pc, pc, col, (sl_err)(v - FACT_ERROR));
             return VM_ERROR;
         }
     }
@@ -121,7 +126,7 @@ static inline vm_result run_code(run *r, uint32_t pc, uint32_t rule, int32_t col
     r->d->cx.scratch_len = 0;
     vm_result v = vm_run(&r->f, pc, &e, &epc);
     if (v == VM_ERROR)
-        note_error(r->d, rule, epc, col, e);
+        note_error(&r->f, r->d, rule, pc, epc, col, e);
     return v;
 }
 

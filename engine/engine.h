@@ -57,6 +57,8 @@ typedef struct derr {
     uint32_t pc;
     int32_t col;            /* -1: product or port level */
     uint8_t err;            /* sl_err */
+    uint8_t miss_root;      /* SL_E_MISSING: the root of the missing attribute, */
+    uint16_t miss_slot;     /* and its slot; miss_root 0xff when unknown */
 } derr;
 
 enum { TRACE_FALSE, TRACE_TRUE, TRACE_ERROR, TRACE_STATIC };

@@ -213,6 +213,12 @@ bool prog_null_facts(vm_program *p);
  * *err_pc the instruction that raised it. */
 vm_result vm_run(vm_frame *f, uint32_t pc, sl_err *err, uint32_t *err_pc);
 
+/* For an SL_E_MISSING raised at err_pc by code starting at start: the first
+ * attribute load on the way (inside a fact's body when err_pc reads a fact)
+ * whose value in f is missing. Returns false when none is found. Cold path:
+ * only used to name the attribute in an error. */
+bool vm_missing_attr(const vm_frame *f, uint32_t start, uint32_t err_pc, uint8_t *root, uint16_t *slot);
+
 /* Where the instruction at pc came from, for error messages: line:col. */
 bool prog_locate(const vm_program *p, uint32_t pc, uint32_t *line, uint32_t *col);
 

@@ -68,8 +68,15 @@ static json_t *errors_json(const vm_program *p, const mg_decision *d)
     json_t *arr = json_array();
     for (uint32_t i = 0; i < d->nerrs; i++) {
         const derr *e = &d->errs[i];
+        char msg[600];
+        static const char *const roots[] = { "subject", "context", "product", "port", "column" };
+        if (e->miss_root < ROOT_SLOTTED)
+            snprintf(msg, sizeof msg, "missing attribute `%s.%s`", roots[e->miss_root],
+                     sym(p, p->slot_path[e->miss_root][e->miss_slot]));
+        else
+            snprintf(msg, sizeof msg, "%s", sl_err_str((sl_err)e->err));
         json_t *o = json_pack("{s:s, s:o, s:s}", "rule", sym(p, p->rules[e->rule].id),
-                              "location", location(p, e->rule, e->pc), "error", sl_err_str((sl_err)e->err));
+                              "location", location(p, e->rule, e->pc), "error", msg);
         if (e->col >= 0)
             json_object_set_new(o, "column", json_string(sym(p, p->col_names[e->col])));
         json_array_append_new(arr, o);

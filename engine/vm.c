@@ -278,3 +278,46 @@ fail:
     *err_pc = op_pc;
     return VM_ERROR;
 }
+
+/* ==========================================================================
+ * Naming a missing attribute (errors only)
+ * ========================================================================== */
+
+static const sl_value *slot_values(const vm_frame *f, uint8_t op)
+{
+    switch (op) {
+    case OP_SUBJECT: return f->subject;
+    case OP_CONTEXT: return f->context;
+    case OP_PRODUCT: return f->product;
+    case OP_PORT: return f->port;
+    case OP_COLUMN: return f->column;
+    default: return NULL;
+    }
+}
+
+bool vm_missing_attr(const vm_frame *f, uint32_t start, uint32_t err_pc, uint8_t *root, uint16_t *slot)
+{
+    const vm_program *p = f->prog;
+    for (uint32_t pc = start; pc < p->code_len && pc <= err_pc;) {
+        uint8_t op = p->code[pc];
+        uint32_t k = vm_op_bytes[op] >= 2 ? u16_at(p->code, pc + 1) : 0;
+        if (op == OP_SFACT || op == OP_CFACT) {
+            if (pc == err_pc) {         /* the error is the fact's: look inside it */
+                int kind = op == OP_CFACT;
+                uint32_t body = p->fact_pc[kind][k], end = body;
+                while (end < p->code_len && p->code[end] != OP_RET)
+                    end += 1u + vm_op_bytes[p->code[end]];
+                return vm_missing_attr(f, body, end, root, slot);
+            }
+        } else if (op >= OP_SUBJECT && op <= OP_COLUMN) {
+            const sl_value *vals = slot_values(f, op);
+            if (!vals || vals[k].kind == SL_MISSING) {
+                *root = (uint8_t)(op - OP_SUBJECT);   /* ROOT_* follow the opcodes' order */
+                *slot = (uint16_t)k;
+                return true;
+            }
+        }
+        pc += 1u + vm_op_bytes[op];
+    }
+    return false;
+}

@@ -366,3 +366,30 @@ Test(api, reload_swaps_atomically_under_concurrent_decisions)
     mg_policy_set_release(cur);
     mg_engine_free(e);
 }
+
+Test(api, a_missing_attribute_is_named_in_the_error)
+{
+    mg_engine *e;
+    mg_policy_set *set;
+    mg_decision *d;
+    cr_assert_eq(mg_engine_new(NULL, &e, NULL), MG_OK);
+    cr_assert_eq(h_compile(e, policy_text, NULL, NULL, &set, NULL), MG_OK);
+    cr_assert_eq(mg_decision_new(set, &d, NULL), MG_OK);
+    const char *req = "{\"subject\": {\"id\": \"ann\", \"domain\": \"sales\", \"roles\": [\"pii-reader\"]},"
+                      " \"action\": \"read\", \"port\": \"orders\", \"columns\": [\"email\"], \"context\": {}}";
+    cr_assert_eq(mg_decide_json(set, req, strlen(req), H_NOW, d, NULL), MG_OK);
+    char *out;
+    cr_assert_eq(mg_decision_json(set, d, false, &out, NULL), MG_OK);
+    json_t *o = json_loads(out, 0, NULL);
+    json_t *errs = json_object_get(o, "errors");
+    /* the region (product-level locality forbid) and the purpose (pii) */
+    cr_assert_eq(json_array_size(errs), 2, "%s", out);
+    cr_assert_str_eq(json_string_value(json_object_get(json_array_get(errs, 0), "error")),
+                     "missing attribute `context.region`");
+    cr_assert_str_eq(json_string_value(json_object_get(json_array_get(errs, 0), "location")), "test.policy:14:28");
+    json_decref(o);
+    mg_free(out);
+    mg_decision_free(d);
+    mg_policy_set_release(set);
+    mg_engine_free(e);
+}
