@@ -93,13 +93,32 @@ typedef struct vm_port {
 } vm_port;
 
 typedef struct vm_program {
+    /* ---- read by every decision: kept together, at the start ---------- */
+    uint8_t *code;
+    sl_value *consts;
+    vm_entry *entries;
+    vm_range *port_index;  /* [port * nactions + action]: product- and
+                              port-level access rules, in priority order */
+    vm_range *col_index;   /* [col * nactions + action]: column-level rules,
+                              masks last */
+    sl_value *product_vals;            /* [nslots[ROOT_PRODUCT]] */
+    sl_value *port_vals;               /* [nports][nslots[ROOT_PORT]] */
+    sl_value *col_vals;                /* [ncols][nslots[ROOT_COLUMN]] */
+    vm_port *ports;
+    uint8_t *null_facts[2];            /* facts without a subject / context */
+    uint32_t nslots[ROOT_SLOTTED];
+    uint32_t nports;
+    uint32_t nactions;
+    uint32_t max_cols;                 /* widest port */
+    uint32_t max_stack;
+    sl_value action_vals[VM_MAX_ACTIONS];  /* the actions as string values */
+
+    /* ---- the rest ------------------------------------------------------ */
     sl_alloc_fn alloc;
     void *ud;
     atomic_int refs;
 
-    uint8_t *code;
     uint32_t code_len;
-    sl_value *consts;
     uint32_t nconsts;
     sl_value *items;       /* elements of every set: constants and resources */
     uint32_t nitems;
@@ -119,45 +138,26 @@ typedef struct vm_program {
      * declared type (kind SL_ANY when untyped). */
     uint32_t *slot_path[ROOT_SLOTTED];
     sl_type *slot_type[ROOT_SLOTTED];
-    uint32_t nslots[ROOT_SLOTTED];
 
     uint32_t actions[VM_MAX_ACTIONS];   /* syms; 0..2 read, write, delete */
-    uint32_t nactions;
-    sl_value action_vals[VM_MAX_ACTIONS];  /* the same as string values */
 
-    /* The product's resources and their attribute values. */
     uint32_t product_uri;  /* sym */
-    sl_value *product_vals;            /* [nslots[ROOT_PRODUCT]] */
-    vm_port *ports;
-    uint32_t nports;
-    sl_value *port_vals;               /* [nports][nslots[ROOT_PORT]] */
     uint32_t *col_names;               /* sym per column */
     uint32_t ncols;
-    sl_value *col_vals;                /* [ncols][nslots[ROOT_COLUMN]] */
-    uint32_t max_cols;                 /* widest port */
-
-    /* Rule index: access rules that can apply, in priority order.
-     * port_index[port * nactions + action]: product- and port-level rules;
-     * col_index[col * nactions + action]: column-level rules and masks. */
-    vm_entry *entries;
     uint32_t nentries;
-    vm_range *port_index;
-    vm_range *col_index;
 
     /* Facts: boolean subexpressions that read only the subject (or only the
      * context) and the product. They are decided once, when a subject or
      * context is resolved, and read by SFACT/CFACT. fact_pc[0] are subject
-     * facts, [1] context facts; null_facts are their values for a request
-     * without a subject or context. */
+     * facts, [1] context facts; null_facts (above) are their values for a
+     * request without a subject or context. */
     uint32_t *fact_pc[2];
     uint32_t nfacts[2];
-    uint8_t *null_facts[2];
 
     /* Source place of each expression's instructions, sorted by pc. */
     struct vm_line { uint32_t pc, line, col; } *lines;
     uint32_t nlines;
 
-    uint32_t max_stack;
     char digest[65];
 } vm_program;
 
