@@ -24,6 +24,13 @@ const char cmd_eval_usage[] =
     "  --explain           include the rule-by-rule trace\n"
     "  --now TIME          the clock, RFC 3339 (default: the real clock)\n"
     "\n"
+    "  --audit-log DB      record every decision (and the policy load) in this\n"
+    "                      audit log, signed with --audit-key SKEY_FILE;\n"
+    "                      subjects go to the --keystore DB as pseudonyms;\n"
+    "                      --audit-mode all|denies (default all); --origin\n"
+    "                      sets the checkpoint origin (default\n"
+    "                      <mesh dir name>/<domain>/<product>)\n"
+    "\n"
     "Exit status: 0 for any decision, allow or deny; 2 for bad usage or input\n"
     "(with --requests: when any line was bad; the other lines are decided).\n";
 
@@ -31,6 +38,7 @@ static const cli_cmd eval_cmd = { "meshgov eval", cmd_eval_usage };
 
 typedef struct eval_opts {
     const char *mesh, *product, *request, *requests, *format, *now;
+    const char *audit_log, *audit_key, *keystore, *audit_mode, *origin;
     bool explain, text;
     int64_t now_us;
 } eval_opts;
@@ -39,6 +47,7 @@ typedef struct eval_opts {
 typedef struct evaluator {
     const eval_opts *o;
     mg_engine *engine;
+    mg_audit_log *log;
     mg_policy_set *set;
     mg_decision *d;
     int printed;          /* decisions printed so far */
@@ -292,6 +301,10 @@ static int check_opts(eval_opts *o)
     if (o->format && strcmp(o->format, "json") != 0 && strcmp(o->format, "text") != 0)
         return cli_usage_error(&eval_cmd, "--format: expected json or text, got `%s`", o->format);
     o->text = o->format && strcmp(o->format, "text") == 0;
+    if (!o->audit_log != !o->audit_key)
+        return cli_usage_error(&eval_cmd, "--audit-log and --audit-key go together");
+    if (o->audit_mode && strcmp(o->audit_mode, "all") != 0 && strcmp(o->audit_mode, "denies") != 0)
+        return cli_usage_error(&eval_cmd, "--audit-mode: expected all or denies, got `%s`", o->audit_mode);
     const char *why = NULL;
     if (!o->now)
         o->now_us = cli_now_us();
@@ -300,10 +313,43 @@ static int check_opts(eval_opts *o)
     return CLI_OK;
 }
 
+/* The checkpoint origin <mesh>/<domain>/<product>: the mesh directory's
+ * name and the parts of the product URI dp://<domain>/<product>. */
+static void default_origin(const eval_opts *o, char *buf, size_t cap)
+{
+    const char *mesh = o->mesh + strlen(o->mesh);
+    while (mesh > o->mesh && mesh[-1] == '/')
+        mesh--;
+    const char *end = mesh;
+    while (mesh > o->mesh && mesh[-1] != '/')
+        mesh--;
+    const char *uri = strncmp(o->product, "dp://", 5) == 0 ? o->product + 5 : o->product;
+    snprintf(buf, cap, "%.*s/%s", (int)(end - mesh), mesh, uri);
+}
+
+static mg_status open_audit(evaluator *ev, mg_error *err)
+{
+    const eval_opts *o = ev->o;
+    if (!o->audit_log)
+        return MG_OK;
+    char origin[512];
+    default_origin(o, origin, sizeof origin);
+    mg_audit_config cfg = { .path = o->audit_log, .keystore = o->keystore,
+                            .origin = o->origin ? o->origin : origin, .signing_key = o->audit_key };
+    mg_status s = mg_audit_open(&cfg, &ev->log, err);
+    if (s == MG_OK)
+        s = mg_engine_set_audit(ev->engine, ev->log,
+                                o->audit_mode && strcmp(o->audit_mode, "denies") == 0 ? MG_AUDIT_DENIES
+                                                                                       : MG_AUDIT_ALL);
+    return s;
+}
+
 static int eval_open(evaluator *ev)
 {
     mg_error err = { 0 };
     mg_status s = mg_engine_new(NULL, &ev->engine, &err);
+    if (s == MG_OK)
+        s = open_audit(ev, &err);
     if (s == MG_OK)
         s = mg_engine_load(ev->engine, ev->o->mesh, ev->o->product, &err);
     if (s == MG_OK && !(ev->set = mg_engine_acquire(ev->engine)))
@@ -324,6 +370,14 @@ static void eval_close(evaluator *ev)
     mg_decision_free(ev->d);
     mg_policy_set_release(ev->set);
     mg_engine_free(ev->engine);
+    if (ev->log) {
+        mg_error err = { 0 };
+        if (mg_audit_flush(ev->log, &err) != MG_OK) {
+            cli_print_error(stderr, "meshgov eval", &err, ev->o->audit_log, 0);
+            mg_error_clear(&err);
+        }
+        mg_audit_close(ev->log);    /* signs a final checkpoint */
+    }
 }
 
 int cmd_eval(int argc, char **argv)
@@ -337,6 +391,11 @@ int cmd_eval(int argc, char **argv)
         { "--format", CLI_VALUE, &o.format },
         { "--explain", CLI_SWITCH, &o.explain },
         { "--now", CLI_VALUE, &o.now },
+        { "--audit-log", CLI_VALUE, &o.audit_log },
+        { "--audit-key", CLI_VALUE, &o.audit_key },
+        { "--keystore", CLI_VALUE, &o.keystore },
+        { "--audit-mode", CLI_VALUE, &o.audit_mode },
+        { "--origin", CLI_VALUE, &o.origin },
         { NULL, CLI_SWITCH, NULL },
     };
     int rc = cli_parse(&eval_cmd, argc, argv, flags, NULL);

@@ -18,6 +18,7 @@ typedef struct subcommand {
 static const subcommand subcommands[] = {
     { "eval", cmd_eval, cmd_eval_usage, "decide access requests given as JSON" },
     { "disasm", cmd_disasm, cmd_disasm_usage, "print the bytecode of compiled policies" },
+    { "audit", cmd_audit, cmd_audit_usage, "verify, query and prove the audit log" },
 };
 
 #define N_SUBCOMMANDS (sizeof subcommands / sizeof subcommands[0])
