@@ -123,8 +123,32 @@ run 0 ${MAKE:-make} -s -C samples/sidecar PKG_CONFIG_PATH="$stage/lib/pkgconfig"
 run 0 "$build/sidecar" "$mesh" dp://sales/orders 250000
 
 # ==========================================================================
-# Section: audit log (meshgov audit ...) — to be added here.
+section "Audit log: meshgov eval --audit-log, meshgov audit ..."
 # ==========================================================================
+audit=$root/$build/demo-audit
+rm -rf "$audit"
+mkdir -p "$audit"
+note "The product signs checkpoints of its log with its own key (mode 0600);
+auditors pin the verifier key."
+run 0 "$meshgov" audit keygen --name acme/sales/orders --out "$audit/orders.key"
+note "
+Deciding the batch again, every decision is recorded: subjects only as
+pseudonyms (the key store is a separate file auditors never receive)."
+run 0 "$meshgov" eval --mesh "$mesh" --product dp://sales/orders --requests "$requests/batch.jsonl" \
+    --audit-log "$audit/orders.db" --audit-key "$audit/orders.key" --keystore "$audit/keys.db" --format text
+run 0 "$meshgov" audit verify --log "$audit/orders.db" --key "$audit/orders.key.pub"
+run 0 "$meshgov" audit query --log "$audit/orders.db" --kind decision
+note "
+An inclusion proof of entry 2 against the signed checkpoint, checked
+without the database."
+"$meshgov" audit prove --log "$audit/orders.db" --seq 2 > "$audit/proof.json"
+run 0 "$meshgov" audit check-proof --key "$audit/orders.key.pub" "$audit/proof.json"
+note "
+Someone edits a copy of the log (one decision turned into a deny): the
+verifier names the entry and exits 3."
+cp "$audit/orders.db" "$audit/tampered.db"
+sqlite3 "$audit/tampered.db" "UPDATE entries SET effect='deny' WHERE seq=2"
+run 3 "$meshgov" audit verify --log "$audit/tampered.db" --key "$audit/orders.key.pub"
 
 # ==========================================================================
 # Section: retention sweeps (meshgov retention sweep) — to be added here.
