@@ -111,7 +111,14 @@ $(BUILD)/meshgov: $(BUILD)/cli/meshgov.o $(CLI_COMMON_OBJ) $(LIBA)
 $(BUILD)/policy-check: $(BUILD)/cli/policy_check.o $(CLI_COMMON_OBJ) $(LIBA)
 	$(CC) $(CFLAGS) -o $@ $^ $(LIBS)
 
-$(BUILD)/meshgov.pc: Makefile
+# The pkg-config file names PREFIX, so it is rebuilt whenever PREFIX changes.
+PC_STAMP := $(BUILD)/.prefix-$(subst /,_,$(PREFIX))
+$(PC_STAMP):
+	@mkdir -p $(BUILD)
+	@rm -f $(BUILD)/.prefix-*
+	@touch $@
+
+$(BUILD)/meshgov.pc: Makefile $(PC_STAMP)
 	@mkdir -p $(BUILD)
 	@printf '%s\n' 'prefix=$(PREFIX)' 'libdir=$${prefix}/lib' 'includedir=$${prefix}/include' '' \
 	  'Name: meshgov' 'Description: policy-as-code governance engine for data mesh' \
