@@ -65,7 +65,7 @@ static mg_status run_rows(audit_db *d, sqlite3_stmt *st, bool with_entry,
 {
     mg_status s = MG_OK;
     bool stop = false;
-    int rc;
+    int rc = SQLITE_DONE;
     while (s == MG_OK && !stop && (rc = sqlite3_step(st)) == SQLITE_ROW)
         s = emit(row_json(st, with_entry), fn, ud, &stop, err);
     if (s == MG_OK && !stop && rc != SQLITE_DONE)
@@ -141,7 +141,7 @@ static mg_status export_locked(audit_db *d, mg_audit_row_fn fn, void *ud, mg_err
                            NULL) != SQLITE_OK)
         return audit_db_error(d->db, d->path, "exporting checkpoints", err);
     bool stop = false;
-    int rc;
+    int rc = SQLITE_DONE;
     while (s == MG_OK && !stop && (rc = sqlite3_step(st)) == SQLITE_ROW) {
         const char *note = (const char *)sqlite3_column_text(st, 1);
         s = emit(json_pack("{s:I, s:s}", "checkpoint", (json_int_t)sqlite3_column_int64(st, 0),

@@ -366,7 +366,7 @@ static mg_status check_entries(vctx *v, const mg_audit_verify_opts *o,
     }
     size_t next_cp = 0;
     int64_t last_proc = INT64_MIN;
-    int rc;
+    int rc = SQLITE_DONE;
     if (trusted && trusted->size == 0)
         at_size(v, &fr, &next_cp, trusted);
     while (!v->failed && (rc = sqlite3_step(st)) == SQLITE_ROW) {
