@@ -1033,8 +1033,10 @@ static bool parse_schema_root(ld *L, const yaml_node_t *n, const char *root, mf_
         yaml_node_t *k = node_at(L, pr->key), *v = node_at(L, pr->value);
         mf_schema_attr *a = &m->schema[m->nschema++];
         char *attr = NULL;
-        if (!get_ident(L, k, root, true, "attribute name", &attr))
+        if (!get_ident(L, k, root, true, "attribute name", &attr)) {
+            free(attr);     /* get_ident hands back the bad name it refused */
             return false;
+        }
         size_t len = strlen(root) + 1 + strlen(attr) + 1;
         a->path = malloc(len);
         if (a->path)
