@@ -276,6 +276,46 @@ mg_status mg_decide_json(const mg_policy_set *set, const char *json,
                          mg_error *err);
 
 /* ======================================================================
+ * Compliance checks
+ * ======================================================================
+ * Static checks of one product against its compiled policy set and the
+ * mesh's catalogue (DESIGN.md "Adoption state"): encryption declared where a
+ * `require encryption` rule applies, a retention rule for every output port
+ * with personal data, a subject_key on every port a `forget` rule covers,
+ * and adoption of the catalogue's `required` and `grace` policies. */
+
+typedef enum mg_severity {
+    MG_SEV_ERROR = 0,     /* a violation: CI fails */
+    MG_SEV_WARNING = 1,   /* e.g. a `grace` policy not yet adopted */
+    MG_SEV_NOTE = 2
+} mg_severity;
+
+/* One finding. Every string is valid during the callback only. */
+typedef struct mg_finding {
+    mg_severity severity;
+    const char *check;    /* "encryption", "retention", "forget", "adoption" */
+    const char *message;  /* one line, no file prefix */
+    const char *file;     /* the manifest the finding is located in */
+    int line, column;     /* 1-based; 0 when unknown */
+    const char *product;  /* product URI */
+} mg_finding;
+
+/* Receives each finding; return nonzero to stop the checks early. */
+typedef int (*mg_finding_fn)(void *ud, const mg_finding *f);
+
+/* Checks product_uri of the mesh in mesh_dir against the engine's current
+ * policy set, which must be that product's (load it first with
+ * mg_engine_load: a set that does not compile is that call's error).
+ * Findings go to fn, in manifest order: encryption and retention/forget per
+ * port, then adoption per catalogue policy. `grace` deadlines are compared
+ * with now_us. Returns MG_OK when the checks ran, whatever they found;
+ * MG_EINVAL when no set or another product's set is loaded; the manifest
+ * errors of mf_mesh_load; MG_EEVAL when a rule's condition fails. */
+mg_status mg_check_product(mg_engine *e, const char *mesh_dir,
+                           const char *product_uri, int64_t now_us,
+                           mg_finding_fn fn, void *ud, mg_error *err);
+
+/* ======================================================================
  * Retention, encryption and forget rules
  * ======================================================================
  * These evaluate the non-access rules of a set for one port (or column) of

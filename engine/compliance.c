@@ -1,0 +1,253 @@
+/*
+ * compliance.c — static compliance checks of one product (DESIGN.md
+ * "Adoption state"): what its compiled policy set demands of the manifest
+ * (encryption declared, retention declared, a subject key where `forget`
+ * applies) and what the mesh's catalogue demands of its adoptions.
+ *
+ * The checks take the engine's current set rather than compiling one, so
+ * this file stays on the bytecode side of the engine (it needs no front
+ * end); the caller loads the product first, which also reports a set that
+ * does not compile.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include "engine/engine.h"
+#include "engine/manifest.h"
+
+/* What every check of one product shares. */
+typedef struct chk {
+    const mg_policy_set *set;
+    const mf_mesh *m;
+    const mf_product *pr;
+    int64_t now_us;
+    mg_finding_fn fn;
+    void *ud;
+    bool stop;           /* the callback asked to stop */
+} chk;
+
+static void report(chk *c, mg_severity sev, const char *check, const mf_loc *at, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+
+static void report(chk *c, mg_severity sev, const char *check, const mf_loc *at, const char *fmt, ...)
+{
+    if (c->stop)
+        return;
+    char msg[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    mg_finding f = { sev, check, msg, at->file, at->line, at->col, c->pr->uri };
+    c->stop = c->fn(c->ud, &f) != 0;
+}
+
+/* ==========================================================================
+ * Encryption
+ * ========================================================================== */
+
+static mg_status check_encryption(chk *c, const mf_port *pt, int port, mg_error *err)
+{
+    bool rest, transit;
+    mg_status s = mg_encryption_required(c->set, port, -1, c->now_us, &rest, &transit, err);
+    if (s)
+        return s;
+    const char *kind = pt->is_input ? "input" : "output";
+    if (rest && !pt->enc_at_rest)
+        report(c, MG_SEV_ERROR, "encryption", &pt->loc,
+               "%s port `%s` must declare `encryption: { at_rest: true }`: a `require encryption at_rest` rule applies",
+               kind, pt->name);
+    if (transit && !pt->enc_in_transit)
+        report(c, MG_SEV_ERROR, "encryption", &pt->loc,
+               "%s port `%s` must declare `encryption: { in_transit: true }`: a `require encryption in_transit` "
+               "rule applies",
+               kind, pt->name);
+    for (size_t k = 0; s == MG_OK && k < pt->ncolumns; k++) {
+        const mf_column *col = &pt->columns[k];
+        int id = mg_column_id(c->set, port, col->name);
+        if (id < 0 || (s = mg_encryption_required(c->set, port, id, c->now_us, &rest, &transit, err)) != MG_OK)
+            continue;
+        if ((rest || transit) && !col->encrypted)
+            report(c, MG_SEV_ERROR, "encryption", &col->loc,
+                   "column `%s.%s` must declare `encryption: true`: a `require encryption %s` rule applies", pt->name,
+                   col->name, rest ? "at_rest" : "in_transit");
+    }
+    return s;
+}
+
+/* ==========================================================================
+ * Retention and forget
+ * ========================================================================== */
+
+static bool has_tag(const mf_strs *tags, const char *tag)
+{
+    for (size_t i = 0; i < tags->n; i++)
+        if (strcmp(tags->v[i], tag) == 0)
+            return true;
+    return false;
+}
+
+/* Whether a retention rule falls due for the port's rows (column < 0) or
+ * for one column. Row times are given as 0: only whether a rule applies
+ * matters here, not when. */
+static mg_status retained(chk *c, int port, int column, bool *yes, mg_error *err)
+{
+    static const char *const names[] = { "event_time", "processing_time" };
+    static const int64_t times[] = { 0, 0 };
+    mg_retention r;
+    mg_status s = mg_retention_verdict(c->set, port, column, names, times, 2, c->now_us, &r, err);
+    *yes = s == MG_OK && r.at_due != MG_KEEP;
+    return s;
+}
+
+/* An output port holding personal data (tagged pii, or with a pii column)
+ * needs a retention rule for its rows, or for each of its pii columns. */
+static mg_status check_retention(chk *c, const mf_port *pt, int port, mg_error *err)
+{
+    bool personal = has_tag(&pt->tags, "pii"), yes = false;
+    for (size_t k = 0; !personal && k < pt->ncolumns; k++)
+        personal = has_tag(&pt->columns[k].tags, "pii");
+    if (!personal)
+        return MG_OK;
+    mg_status s = retained(c, port, -1, &yes, err);
+    if (s || yes)
+        return s;
+    const mf_column *bare = NULL;    /* the first pii column no rule retains */
+    size_t npii = 0;
+    for (size_t k = 0; k < pt->ncolumns && !bare; k++) {
+        const mf_column *col = &pt->columns[k];
+        if (!has_tag(&col->tags, "pii"))
+            continue;
+        npii++;
+        int id = mg_column_id(c->set, port, col->name);
+        if (id >= 0 && (s = retained(c, port, id, &yes, err)) != MG_OK)
+            return s;
+        if (id < 0 || !yes)
+            bare = col;
+    }
+    if (bare)
+        report(c, MG_SEV_ERROR, "retention", &pt->loc,
+               "output port `%s` holds personal data but no retention rule applies to it or to its column `%s`",
+               pt->name, bare->name);
+    else if (npii == 0)
+        report(c, MG_SEV_ERROR, "retention", &pt->loc,
+               "output port `%s` holds personal data but no retention rule applies to it", pt->name);
+    return MG_OK;
+}
+
+static mg_status check_forget(chk *c, const mf_port *pt, int port, mg_error *err)
+{
+    mg_forget_plan plan;
+    mg_status s = mg_forget_plan_of(c->set, port, c->now_us, &plan, err);
+    if (s == MG_OK && plan.covered && (!pt->subject_key || !pt->subject_key[0]))
+        report(c, MG_SEV_ERROR, "forget", &pt->loc,
+               "%s port `%s` must declare a `subject_key`: forget rule %s covers it", pt->is_input ? "input" : "output",
+               pt->name, plan.rule);
+    return s;
+}
+
+/* ==========================================================================
+ * Adoption
+ * ========================================================================== */
+
+static const mf_adopt *adoption_of(const mf_product *pr, const char *id)
+{
+    for (size_t i = 0; i < pr->nadopts; i++)
+        if (strcmp(pr->adopts[i].policy, id) == 0)
+            return &pr->adopts[i];
+    return NULL;
+}
+
+/* A deadline as written in mesh.yaml: the day alone when it is midnight UTC. */
+static void format_deadline(int64_t us, char *buf, size_t cap)
+{
+    time_t t = (time_t)(us / 1000000);
+    struct tm tm;
+    const char *fmt = us % 86400000000 == 0 ? "%Y-%m-%d" : "%Y-%m-%dT%H:%M:%SZ";
+    if (!gmtime_r(&t, &tm) || !strftime(buf, cap, fmt, &tm))
+        snprintf(buf, cap, "%lld us", (long long)us);
+}
+
+static void check_global(chk *c, const mf_global *g)
+{
+    const mf_adopt *ad = adoption_of(c->pr, g->id);
+    const mf_loc *at = ad ? &ad->loc : &c->pr->uri_loc;
+    if (g->lifecycle == MF_REQUIRED) {
+        if (!ad)
+            report(c, MG_SEV_ERROR, "adoption", at, "required policy `%s` is not adopted (latest version %lld)",
+                   g->id, (long long)g->version);
+        else if (ad->version < g->version)
+            report(c, MG_SEV_ERROR, "adoption", at,
+                   "required policy `%s` is adopted at version %lld; the latest is %lld", g->id,
+                   (long long)ad->version, (long long)g->version);
+        if (ad && ad->mode == 1)
+            report(c, MG_SEV_ERROR, "adoption", at, "required policy `%s` is adopted in dry_run; it must be enforced",
+                   g->id);
+        return;
+    }
+    if (g->lifecycle != MF_GRACE || (ad && ad->version >= g->version))
+        return;
+    char day[32];
+    format_deadline(g->grace_until_us, day, sizeof day);
+    bool late = c->now_us >= g->grace_until_us;
+    mg_severity sev = late ? MG_SEV_ERROR : MG_SEV_WARNING;
+    const char *when = late ? "ended" : "ends";
+    if (!ad)
+        report(c, sev, "adoption", at, "policy `%s` is not adopted (latest version %lld); its grace period %s on %s",
+               g->id, (long long)g->version, when, day);
+    else
+        report(c, sev, "adoption", at,
+               "policy `%s` is adopted at version %lld; the latest is %lld; its grace period %s on %s", g->id,
+               (long long)ad->version, (long long)g->version, when, day);
+}
+
+/* ==========================================================================
+ * Entry point
+ * ========================================================================== */
+
+static mg_status check_ports(chk *c, mg_error *err)
+{
+    mg_status s = MG_OK;
+    for (size_t i = 0; s == MG_OK && !c->stop && i < c->pr->nports; i++) {
+        const mf_port *pt = &c->pr->ports[i];
+        int port = mg_port_id(c->set, pt->name);
+        if (port < 0)
+            continue;
+        s = check_encryption(c, pt, port, err);
+        if (s == MG_OK && !pt->is_input)
+            s = check_retention(c, pt, port, err);
+        if (s == MG_OK)
+            s = check_forget(c, pt, port, err);
+    }
+    return s;
+}
+
+mg_status mg_check_product(mg_engine *e, const char *mesh_dir, const char *product_uri, int64_t now_us,
+                           mg_finding_fn fn, void *ud, mg_error *err)
+{
+    if (!e || !mesh_dir || !product_uri || !fn)
+        return mg_error_set(err, MG_EINVAL, NULL, 0, 0, "NULL argument");
+    mg_policy_set *set = mg_engine_acquire(e);
+    if (!set)
+        return mg_error_set(err, MG_EINVAL, NULL, 0, 0, "no policy set is loaded: load `%s` first", product_uri);
+    const char *uri = sl_intern_str(set->prog->syms, set->prog->product_uri, NULL);
+    if (!uri || strcmp(uri, product_uri) != 0) {
+        mg_policy_set_release(set);
+        return mg_error_set(err, MG_EINVAL, NULL, 0, 0, "the loaded policy set is not that of `%s`", product_uri);
+    }
+    mf_mesh *m = NULL;
+    mg_status s = mf_mesh_load(mesh_dir, &m, err);
+    const mf_product *pr = s == MG_OK ? mf_mesh_product(m, product_uri) : NULL;
+    if (s == MG_OK && !pr)
+        s = mg_error_set(err, MG_ENOTFOUND, NULL, 0, 0, "no product `%s` in mesh %s", product_uri, mesh_dir);
+    if (s == MG_OK) {
+        chk c = { set, m, pr, now_us, fn, ud, false };
+        s = check_ports(&c, err);
+        for (size_t i = 0; s == MG_OK && !c.stop && i < m->nglobals; i++)
+            check_global(&c, &m->globals[i]);
+    }
+    mf_mesh_free(m);
+    mg_policy_set_release(set);
+    return s;
+}
