@@ -137,18 +137,36 @@ pseudonyms (the key store is a separate file auditors never receive)."
 run 0 "$meshgov" eval --mesh "$mesh" --product dp://sales/orders --requests "$requests/batch.jsonl" \
     --audit-log "$audit/orders.db" --audit-key "$audit/orders.key" --keystore "$audit/keys.db" --format text
 run 0 "$meshgov" audit verify --log "$audit/orders.db" --key "$audit/orders.key.pub"
-run 0 "$meshgov" audit query --log "$audit/orders.db" --kind decision
 note "
-An inclusion proof of entry 2 against the signed checkpoint, checked
+What one subject did, looked up through the key store (the log itself holds
+only the pseudonym)."
+run 0 "$meshgov" audit query --log "$audit/orders.db" --keystore "$audit/keys.db" --subject fred@corp.example
+note "
+An inclusion proof of entry 1 against the signed checkpoint, checked
 without the database."
-"$meshgov" audit prove --log "$audit/orders.db" --seq 2 > "$audit/proof.json"
+printf '\n%s$ %s%s\n' "$bold" "$meshgov audit prove --log $audit/orders.db --seq 1 > $audit/proof.json" "$reset"
+"$meshgov" audit prove --log "$audit/orders.db" --seq 1 > "$audit/proof.json" || failed=1
 run 0 "$meshgov" audit check-proof --key "$audit/orders.key.pub" "$audit/proof.json"
 note "
 Someone edits a copy of the log (one decision turned into a deny): the
 verifier names the entry and exits 3."
-cp "$audit/orders.db" "$audit/tampered.db"
-sqlite3 "$audit/tampered.db" "UPDATE entries SET effect='deny' WHERE seq=2"
-run 3 "$meshgov" audit verify --log "$audit/tampered.db" --key "$audit/orders.key.pub"
+if command -v sqlite3 > /dev/null; then
+    printf '\n%s$ %s%s\n' "$bold" "cp $audit/orders.db $audit/tampered.db" "$reset"
+    cp "$audit/orders.db" "$audit/tampered.db"
+    printf '\n%s$ %s%s\n' "$bold" "sqlite3 $audit/tampered.db \"UPDATE entries SET effect='deny' WHERE seq=2\"" "$reset"
+    sqlite3 "$audit/tampered.db" "UPDATE entries SET effect='deny' WHERE seq=2"
+    printf '\n%s$ %s%s\n' "$bold" "$meshgov audit verify --log $audit/tampered.db --key $audit/orders.key.pub" "$reset"
+    "$meshgov" audit verify --log "$audit/tampered.db" --key "$audit/orders.key.pub"
+    status=$?
+    if [ "$status" = 3 ]; then
+        note "verify exited 3: the edited entry was caught, as expected."
+    else
+        echo "demo: verify of the tampered copy exited $status, expected 3" >&2
+        failed=1
+    fi
+else
+    note "(sqlite3 is not installed: the tampering step is skipped)"
+fi
 
 # ==========================================================================
 # Section: retention sweeps (meshgov retention sweep) — to be added here.
