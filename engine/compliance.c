@@ -88,17 +88,73 @@ static bool has_tag(const mf_strs *tags, const char *tag)
     return false;
 }
 
-/* Whether a retention rule falls due for the port's rows (column < 0) or
- * for one column. Row times are given as 0: only whether a rule applies
- * matters here, not when. */
-static mg_status retained(chk *c, int port, int column, bool *yes, mg_error *err)
+/* The time columns a retain rule may count from: event_time,
+ * processing_time and every column of the port, each at time 0 (only
+ * whether a rule applies matters here, not when it falls due). */
+typedef struct times {
+    const char **names;
+    int64_t *at;
+    size_t n, cap;
+} times;
+
+static mg_status times_open(chk *c, const mf_port *pt, times *t, mg_error *err)
 {
-    static const char *const names[] = { "event_time", "processing_time" };
-    static const int64_t times[] = { 0, 0 };
+    t->cap = pt->ncolumns + 2;
+    t->n = 0;
+    t->names = mg__alloc(c->set->alloc, c->set->ud, t->cap * sizeof *t->names);
+    t->at = mg__alloc(c->set->alloc, c->set->ud, t->cap * sizeof *t->at);
+    if (!t->names || !t->at) {
+        mg__free(c->set->alloc, c->set->ud, t->names, t->cap * sizeof *t->names);
+        mg__free(c->set->alloc, c->set->ud, t->at, t->cap * sizeof *t->at);
+        t->names = NULL;
+        t->at = NULL;
+        return mg_error_set(err, MG_ENOMEM, NULL, 0, 0, "out of memory");
+    }
+    t->names[t->n++] = "event_time";
+    t->names[t->n++] = "processing_time";
+    for (size_t k = 0; k < pt->ncolumns; k++)
+        t->names[t->n++] = pt->columns[k].name;
+    memset(t->at, 0, t->cap * sizeof *t->at);
+    return MG_OK;
+}
+
+static void times_close(chk *c, times *t)
+{
+    mg__free(c->set->alloc, c->set->ud, t->names, t->cap * sizeof *t->names);
+    mg__free(c->set->alloc, c->set->ud, t->at, t->cap * sizeof *t->at);
+}
+
+/* Whether a retention rule falls due for the port's rows (column < 0) or
+ * for one column. */
+static mg_status retained(chk *c, const times *t, int port, int column, bool *yes, mg_error *err)
+{
     mg_retention r;
-    mg_status s = mg_retention_verdict(c->set, port, column, names, times, 2, c->now_us, &r, err);
+    mg_status s = mg_retention_verdict(c->set, port, column, t->names, t->at, t->n, c->now_us, &r, err);
     *yes = s == MG_OK && r.at_due != MG_KEEP;
     return s;
+}
+
+/* The first pii column of the port that no retention rule covers (*bare
+ * NULL when each is covered), and how many pii columns were looked at. */
+static mg_status bare_column(chk *c, const times *t, const mf_port *pt, int port, const mf_column **bare,
+                             size_t *npii, mg_error *err)
+{
+    *bare = NULL;
+    *npii = 0;
+    for (size_t k = 0; k < pt->ncolumns && !*bare; k++) {
+        const mf_column *col = &pt->columns[k];
+        bool yes = false;
+        if (!has_tag(&col->tags, "pii"))
+            continue;
+        ++*npii;
+        int id = mg_column_id(c->set, port, col->name);
+        mg_status s = id >= 0 ? retained(c, t, port, id, &yes, err) : MG_OK;
+        if (s)
+            return s;
+        if (!yes)
+            *bare = col;
+    }
+    return MG_OK;
 }
 
 /* An output port holding personal data (tagged pii, or with a pii column)
@@ -110,22 +166,18 @@ static mg_status check_retention(chk *c, const mf_port *pt, int port, mg_error *
         personal = has_tag(&pt->columns[k].tags, "pii");
     if (!personal)
         return MG_OK;
-    mg_status s = retained(c, port, -1, &yes, err);
+    times t;
+    mg_status s = times_open(c, pt, &t, err);
+    if (s == MG_OK)
+        s = retained(c, &t, port, -1, &yes, err);
+    const mf_column *bare = NULL;
+    size_t npii = 0;
+    if (s == MG_OK && !yes)
+        s = bare_column(c, &t, pt, port, &bare, &npii, err);
+    if (t.names)
+        times_close(c, &t);
     if (s || yes)
         return s;
-    const mf_column *bare = NULL;    /* the first pii column no rule retains */
-    size_t npii = 0;
-    for (size_t k = 0; k < pt->ncolumns && !bare; k++) {
-        const mf_column *col = &pt->columns[k];
-        if (!has_tag(&col->tags, "pii"))
-            continue;
-        npii++;
-        int id = mg_column_id(c->set, port, col->name);
-        if (id >= 0 && (s = retained(c, port, id, &yes, err)) != MG_OK)
-            return s;
-        if (id < 0 || !yes)
-            bare = col;
-    }
     if (bare)
         report(c, MG_SEV_ERROR, "retention", &pt->loc,
                "output port `%s` holds personal data but no retention rule applies to it or to its column `%s`",
