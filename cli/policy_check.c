@@ -303,7 +303,12 @@ static int run(const char *mesh, const cli_list *uris, bool json, int64_t now_us
     for (size_t i = 0; i < uris->n; i++) {
         rs[i].uri = uris->v[i];
         check_product(e, mesh, now_us, &rs[i]);
-        int code = rs[i].status ? cli_exit_for(rs[i].status, true) : passed(&rs[i]) ? CLI_OK : CLI_VIOLATIONS;
+        /* A rule whose condition fails in a check is a broken policy: a
+         * violation, like one that does not compile. */
+        int code = rs[i].status == MG_EEVAL ? CLI_VIOLATIONS
+                   : rs[i].status          ? cli_exit_for(rs[i].status, true)
+                   : passed(&rs[i])        ? CLI_OK
+                                           : CLI_VIOLATIONS;
         if (code > rc)
             rc = code;
     }

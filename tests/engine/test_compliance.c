@@ -168,3 +168,21 @@ Test(compliance, unreadable_mesh_is_an_error)
     mg_error_clear(&err);
     mg_engine_free(e);
 }
+
+Test(compliance, failing_condition_is_an_evaluation_error)
+{
+    static const char mesh[] = "tests/engine/compliance/eval-error";
+    mg_engine *e = NULL;
+    mg_error err = { 0 };
+    seen s = { 0 };
+    cr_assert_eq(mg_engine_new(NULL, &e, NULL), MG_OK);
+    cr_assert_eq(mg_engine_load(e, mesh, "dp://shop/odd", NULL), MG_OK);
+    cr_assert_eq(mg_check_product(e, mesh, "dp://shop/odd", BEFORE, collect, &s, &err), MG_EEVAL);
+    cr_expect_str_eq(err.message, "rule odd@1#1: integer overflow");
+    cr_expect_str_eq(err.file, "tests/engine/compliance/eval-error/domains/shop/odd/policies/odd.policy");
+    cr_expect_eq(err.line, 9);
+    cr_expect_eq(err.column, 43);
+    cr_assert_eq(s.n, 0);
+    mg_error_clear(&err);
+    mg_engine_free(e);
+}
