@@ -5,6 +5,7 @@
  */
 #include <criterion/criterion.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include "meshgov.h"
 
@@ -184,5 +185,51 @@ Test(compliance, failing_condition_is_an_evaluation_error)
     cr_expect_eq(err.column, 43);
     cr_assert_eq(s.n, 0);
     mg_error_clear(&err);
+    mg_engine_free(e);
+}
+
+/* An allocator that fails once `left` allocations have been made. */
+typedef struct budget {
+    long left;
+} budget;
+
+static void *budget_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
+{
+    budget *b = ud;
+    (void)osize;
+    if (nsize == 0) {
+        free(ptr);
+        return NULL;
+    }
+    if (b->left <= 0)
+        return NULL;
+    b->left--;
+    return realloc(ptr, nsize);
+}
+
+Test(compliance, out_of_memory_is_a_status)
+{
+    budget b = { 1L << 30 };
+    mg_config cfg = { .alloc = budget_alloc, .alloc_ud = &b };
+    mg_engine *e = NULL;
+    cr_assert_eq(mg_engine_new(&cfg, &e, NULL), MG_OK);
+    cr_assert_eq(mg_engine_load(e, MESH, "dp://shop/bad", NULL), MG_OK);
+    size_t ooms = 0;
+    mg_status st = MG_ENOMEM;
+    for (long n = 0; st == MG_ENOMEM && n < 1000; n++) {
+        seen s = { 0 };
+        mg_error err = { 0 };
+        b.left = n;
+        st = mg_check_product(e, MESH, "dp://shop/bad", BEFORE, collect, &s, &err);
+        ooms += st == MG_ENOMEM;
+        if (st == MG_OK)
+            cr_expect_eq(s.n, 8);
+        else
+            cr_expect_str_eq(err.message, "out of memory");
+        mg_error_clear(&err);
+    }
+    cr_expect_eq(st, MG_OK);
+    cr_expect_gt(ooms, 0);
+    b.left = 1L << 30;
     mg_engine_free(e);
 }
