@@ -252,6 +252,12 @@ void audit_keystore_close(audit_keystore *ks);
  * random one is made and stored when none exists; without, MG_ENOTFOUND. */
 mg_status audit_keystore_pseudonym(audit_keystore *ks, const char *subject,
                                    bool create, char out[33], mg_error *err);
+/* A writer's batch: between begin and end, new pseudonyms share one
+ * transaction that end commits, and the cache is trusted without asking
+ * the file again. end must return MG_OK before any entry naming one of
+ * those pseudonyms is committed. */
+mg_status audit_keystore_batch_begin(audit_keystore *ks, mg_error *err);
+mg_status audit_keystore_batch_end(audit_keystore *ks, mg_error *err);
 /* Deletes the mapping (MG_ENOTFOUND when there was none). */
 mg_status audit_keystore_forget(audit_keystore *ks, const char *subject,
                                 mg_error *err);

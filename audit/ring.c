@@ -17,7 +17,10 @@
 #include "audit/audit.h"
 #include "stdlib/error.h"
 
-#define BATCH_MAX 256
+/* Records committed in one transaction: everything waiting, up to this.
+ * One commit (one fsync under synchronous=FULL) is the main cost of an
+ * append, so the writer takes all it can. */
+#define BATCH_MAX 4096
 
 int64_t audit_now(const mg_audit_log *log)
 {
@@ -158,26 +161,36 @@ uint64_t mg_audit_size(mg_audit_log *log)
  * The writer
  * ====================================================================== */
 
-/* Replaces raw subjects by pseudonyms; under db_lock. */
+/* Replaces one record's raw subject by its pseudonym. */
+static mg_status pseudonymize_one(mg_audit_log *log, audit_rec *r, mg_error *err)
+{
+    if (!r->n[AUDIT_F_SUBJECT])
+        return MG_OK;
+    char id[MG_AUDIT_MAX_SUBJECT + 1], p[33];
+    memcpy(id, r->subject, r->n[AUDIT_F_SUBJECT]);
+    id[r->n[AUDIT_F_SUBJECT]] = '\0';
+    mg_status s = audit_keystore_pseudonym(log->ks, id, true, p, err);
+    sodium_memzero(id, sizeof id);
+    if (s != MG_OK)
+        return s;
+    sodium_memzero(r->subject, r->n[AUDIT_F_SUBJECT]);
+    memcpy(r->subject, p, 32);
+    r->n[AUDIT_F_SUBJECT] = 32;
+    return MG_OK;
+}
+
+/* Replaces raw subjects by pseudonyms; under db_lock. New pseudonyms are
+ * committed to the key store together, before the entries that name them. */
 static mg_status pseudonymize(mg_audit_log *log, audit_rec *const *recs, size_t n,
                               mg_error *err)
 {
-    for (size_t i = 0; i < n; i++) {
-        audit_rec *r = recs[i];
-        if (!r->n[AUDIT_F_SUBJECT])
-            continue;
-        char id[MG_AUDIT_MAX_SUBJECT + 1], p[33];
-        memcpy(id, r->subject, r->n[AUDIT_F_SUBJECT]);
-        id[r->n[AUDIT_F_SUBJECT]] = '\0';
-        mg_status s = audit_keystore_pseudonym(log->ks, id, true, p, err);
-        sodium_memzero(id, sizeof id);
-        if (s != MG_OK)
-            return s;
-        sodium_memzero(r->subject, sizeof r->subject);
-        memcpy(r->subject, p, 32);
-        r->n[AUDIT_F_SUBJECT] = 32;
-    }
-    return MG_OK;
+    if (!log->ks)
+        return MG_OK;
+    mg_status s = audit_keystore_batch_begin(log->ks, err);
+    for (size_t i = 0; i < n && s == MG_OK; i++)
+        s = pseudonymize_one(log, recs[i], err);
+    mg_status e = audit_keystore_batch_end(log->ks, s == MG_OK ? err : NULL);
+    return s != MG_OK ? s : e;
 }
 
 static bool checkpoint_due(const mg_audit_log *log, uint64_t size, int64_t now)

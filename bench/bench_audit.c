@@ -205,7 +205,7 @@ static void make_keys(const paths *p)
 static mg_audit_log *open_log(const paths *p)
 {
     mg_audit_config cfg = { .path = p->db, .keystore = p->ks, .origin = ORIGIN,
-                            .signing_key = p->key, .ring_capacity = 4096 };
+                            .signing_key = p->key, .ring_capacity = 4096, .synchronous_normal = getenv("NORMAL") != NULL };
     mg_audit_log *log = NULL;
     mg_error err = { 0 };
     if (mg_audit_open(&cfg, &log, &err) != MG_OK)
@@ -498,7 +498,7 @@ int main(int argc, char **argv)
     paths_in(&t, dir);
     make_keys(&t);
     rng_state = SEED;
-    bench_batches(&t, quick ? 20 : N_BATCHES);
+    bench_batches(&t, quick ? 100 : N_BATCHES);
     remove_files(&t);
     make_keys(&t);
     bench_latency(&t, quick ? 200 : N_LATENCY);
