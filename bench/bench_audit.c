@@ -44,7 +44,7 @@
 #define EVENT_T0 1772323200000000ll /* 2026-03-01T00:00:00Z */
 #define ORIGIN "bench/sales/orders"
 #define CACHE_DIR "build/bench-cache"
-#define CACHE_FORMAT "meshgov-audit-bench 1" /* bump when the workload or format changes */
+#define CACHE_FORMAT "meshgov-audit-bench 2" /* bump when the workload or format changes */
 
 /* ==========================================================================
  * Helpers
@@ -205,7 +205,7 @@ static void make_keys(const paths *p)
 static mg_audit_log *open_log(const paths *p)
 {
     mg_audit_config cfg = { .path = p->db, .keystore = p->ks, .origin = ORIGIN,
-                            .signing_key = p->key, .ring_capacity = 4096, .synchronous_normal = getenv("NORMAL") != NULL };
+                            .signing_key = p->key, .ring_capacity = 4096 };
     mg_audit_log *log = NULL;
     mg_error err = { 0 };
     if (mg_audit_open(&cfg, &log, &err) != MG_OK)
