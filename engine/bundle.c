@@ -35,6 +35,9 @@
 
 #define BUNDLE_MAGIC "MGBUNDLE"
 #define BUNDLE_VERSION 1u
+/* Bytes put_rule writes: 7 single bytes, actions, 10 words, one byte, the
+ * period and the time column. */
+#define RULE_WIRE_BYTES (7 + 8 + 10 * 4 + 1 + 8 + 4)
 
 /* ==========================================================================
  * Writing
@@ -395,7 +398,7 @@ static void read_rules(reader *r, vm_program *p)
         vp->first_rule = get_u32(r);
         vp->nrules = get_u32(r);
     }
-    p->nrules = get_count(r, 76);
+    p->nrules = get_count(r, RULE_WIRE_BYTES);
     p->rules = get_array(r, p, p->nrules, sizeof *p->rules);
     for (uint32_t i = 0; i < p->nrules && !r->bad; i++)
         read_rule(r, p, &p->rules[i]);
@@ -641,7 +644,7 @@ static const char *compile_regexes(vm_program *p)
     return NULL;
 }
 
-mg_status prog_deserialize(const void *data, size_t len, sl_alloc_fn alloc, void *ud,
+mg_status prog_deserialize(const void *data, size_t len, sl_alloc_fn alloc, void *ud, uint32_t budget,
                            size_t *used, vm_program **out, mg_error *err)
 {
     *out = NULL;
@@ -649,6 +652,7 @@ mg_status prog_deserialize(const void *data, size_t len, sl_alloc_fn alloc, void
     if (!p)
         return mg_error_set(err, MG_ENOMEM, NULL, 0, 0, "out of memory");
     memset(p, 0, sizeof *p);
+    p->step_budget = budget ? budget : VM_DEFAULT_BUDGET;
     p->alloc = alloc;
     p->ud = ud;
     atomic_init(&p->refs, 1);
@@ -747,14 +751,14 @@ mg_status mg_bundle_load(mg_engine *e, const void *data, size_t len, const uint8
     sl_alloc_fn alloc = mg__engine_alloc(e, &ud);
     vm_program *p;
     size_t used;
-    mg_status s = prog_deserialize(data, len, alloc, ud, &used, &p, err);
+    mg_status s = prog_deserialize(data, len, alloc, ud, mg__engine_budget(e), &used, &p, err);
     if (s)
         return s;
     if ((s = check_signature(data, used, len, trust_pk, err)) != MG_OK) {
         prog_free(p);
         return s;
     }
-    s = mg__policy_set_new(p, alloc, ud, mg__engine_budget(e), mg__engine_mask_key(e), out);
+    s = mg__policy_set_new(p, alloc, ud, mg__engine_mask_key(e), out);
     if (s)
         return mg_error_set(err, s, NULL, 0, 0, "out of memory");
     if ((s = mg__engine_adopt_set(e, *out, "[\"bundle\"]", err)) != MG_OK) {

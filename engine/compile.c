@@ -960,7 +960,7 @@ static vm_result run_static(spec *s, uint32_t pc)
     sl_err e;
     uint32_t epc;
     s->cx.scratch_len = 0;
-    s->f.budget = 100000;
+    s->f.budget = s->c->p->step_budget;
     return vm_run(&s->f, pc, &e, &epc);
 }
 
@@ -1189,6 +1189,7 @@ mg_status comp_program(const comp_input *in, sl_alloc_fn alloc, void *ud,
     memset(p, 0, sizeof *p);
     p->alloc = alloc;
     p->ud = ud;
+    p->step_budget = in->step_budget ? in->step_budget : VM_DEFAULT_BUDGET;
     atomic_init(&p->refs, 1);
     comp c = { .p = p, .diags = diags, .mesh = in->mesh };
     comp_policy *ps = NULL;

@@ -19,6 +19,7 @@ typedef struct comp_input {
     size_t n;
     const mf_product *product;   /* NULL: no resources */
     const mf_mesh *mesh;         /* schema and actions; may be NULL */
+    uint32_t step_budget;        /* per condition evaluation; 0: default */
 } comp_input;
 
 /* Compiles in into a frozen program (refcount 1). Compile errors go to

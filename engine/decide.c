@@ -34,6 +34,7 @@ mg_status mg_decision_new(const mg_policy_set *set, mg_decision **out, mg_error 
     if (!d)
         return MG_ENOMEM;
     memset(d, 0, sizeof *d);
+    d->set = mg_policy_set_retain((mg_policy_set *)set);
     d->prog = p;
     d->alloc = set->alloc;
     d->ud = set->ud;
@@ -65,7 +66,9 @@ void mg_decision_free(mg_decision *d)
     mg__free(d->alloc, d->ud, d->stack, d->stack_cap * sizeof *d->stack);
     mg__free(d->alloc, d->ud, d->cols, d->cap_cols * sizeof *d->cols);
     mg__free(d->alloc, d->ud, d->trace, MG_TRACE_CAP * sizeof *d->trace);
+    mg_policy_set *set = d->set;
     mg__free(d->alloc, d->ud, d, sizeof *d);
+    mg_policy_set_release(set);
 }
 
 void mg_decision_set_explain(mg_decision *d, bool on)
@@ -253,6 +256,7 @@ static void reset(mg_decision *d, const mg_request *req)
     d->now_us = req->now_us;
     d->audit_seq = -1;
     d->cx.now_us = req->now_us;
+    d->decided = true;
 }
 
 static mg_status check_request(const vm_program *p, const mg_decision *d, const mg_request *req, mg_error *err)
@@ -262,6 +266,10 @@ static mg_status check_request(const vm_program *p, const mg_decision *d, const 
     if (req->action < 0 || (uint32_t)req->action >= p->nactions)
         return mg_error_set(err, MG_EINVAL, NULL, 0, 0, "action id %d out of range", req->action);
     const vm_port *vp = &p->ports[req->port];
+    /* No columns is not the whole port: deciding at port level only would
+     * skip every column rule. */
+    if (req->columns && req->n_columns == 0)
+        return mg_error_set(err, MG_EINVAL, NULL, 0, 0, "no columns requested; columns = NULL requests the whole port");
     if (req->columns && req->n_columns > d->cap_cols)
         return mg_error_set(err, MG_EINVAL, NULL, 0, 0, "%zu columns requested; the widest port has %u",
                             req->n_columns, d->cap_cols);
@@ -270,14 +278,14 @@ static mg_status check_request(const vm_program *p, const mg_decision *d, const 
         if (c < (int)vp->first_col || c >= (int)(vp->first_col + vp->ncols))
             return mg_error_set(err, MG_EINVAL, NULL, 0, 0, "column id %d is not a column of port %d", c, req->port);
     }
-    if ((req->subject && req->subject->a.prog != p) || (req->context && req->context->a.prog != p))
+    if ((req->subject && req->subject->a.set != d->set) || (req->context && req->context->a.set != d->set))
         return mg_error_set(err, MG_EINVAL, NULL, 0, 0, "subject or context was resolved for another policy set");
     return MG_OK;
 }
 
 mg_status mg_decide(const mg_policy_set *set, const mg_request *req, mg_decision *d, mg_error *err)
 {
-    if (!set || !req || !d || d->prog != set->prog)
+    if (!set || !req || !d || d->set != set)
         return mg_error_set(err, MG_EINVAL, NULL, 0, 0, "decision scratch was made for another policy set");
     const vm_program *p = set->prog;
     mg_status s = check_request(p, d, req, err);
@@ -295,7 +303,7 @@ mg_status mg_decide(const mg_policy_set *set, const mg_request *req, mg_decision
     r.f.action = p->action_vals[req->action];
     r.f.cx = &d->cx;
     r.f.stack = d->stack;
-    r.budget = set->step_budget;
+    r.budget = p->step_budget;
     eval_range(&r, &p->port_index[(uint32_t)req->port * p->nactions + (uint32_t)req->action], &d->port, -1);
 
     const vm_port *vp = &p->ports[req->port];
@@ -410,7 +418,9 @@ mg_status mg__audit_decision(const mg_policy_set *set, const mg_request *req, mg
 {
     static const char *const eff[] = { "deny", "allow", "partial" };
     const vm_program *p = set->prog;
-    char rules[2 * 130], payload[MG_AUDIT_MAX_PAYLOAD];
+    /* Room for two ids of any length the log accepts: a longer id is
+     * refused by the log (MG_ELIMIT), never cut here. */
+    char rules[2 * MG_AUDIT_MAX_RULES + 2], payload[MG_AUDIT_MAX_PAYLOAD];
     snprintf(rules, sizeof rules, "%s%s%s", d->deciding == RULE_NONE ? "" : sym_of(p, p->rules[d->deciding].id),
              d->would_deciding != d->deciding && d->would_deciding != RULE_NONE ? " " : "",
              d->would_deciding != d->deciding && d->would_deciding != RULE_NONE
@@ -440,5 +450,6 @@ mg_status mg__audit_decision(const mg_policy_set *set, const mg_request *req, mg
         d->cols[i].st.permit = d->cols[i].st.would_permit = RULE_NONE;
     d->port.permit = d->port.would_permit = RULE_NONE;
     d->effect = d->would_effect = MG_DENY;
+    d->deciding = d->would_deciding = RULE_NONE;
     return s;
 }

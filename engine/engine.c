@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <jansson.h>
 #include <sodium.h>
 #include "engine/engine.h"
 
@@ -124,9 +125,21 @@ static int64_t wall_clock_us(void)
 
 /* "policy_load": which policies at which versions and modes, so that any
  * logged decision can be explained and replayed from its digest. */
+/* {"sources":[...],"policies":["name@version",...]}. A source list longer
+ * than half the record becomes {"source_count":N,...} and the policy list
+ * ends in "..." where it stops fitting: the set's digest identifies it in
+ * full either way, and the record stays valid JSON. */
 static void load_payload(const vm_program *p, const char *sources_json, char *buf, size_t cap)
 {
-    size_t n = (size_t)snprintf(buf, cap, "{\"sources\":%s,\"policies\":[", sources_json ? sources_json : "[]");
+    const char *srcs = sources_json ? sources_json : "[]";
+    size_t n;
+    if (strlen(srcs) < cap / 2) {
+        n = (size_t)snprintf(buf, cap, "{\"sources\":%s,\"policies\":[", srcs);
+    } else {
+        json_t *list = json_loads(srcs, 0, NULL);
+        n = (size_t)snprintf(buf, cap, "{\"source_count\":%zu,\"policies\":[", json_array_size(list));
+        json_decref(list);
+    }
     for (uint32_t i = 0; i < p->npolicies && n < cap; i++) {
         const vm_policy *vp = &p->policies[i];
         size_t left = cap - n;
@@ -191,7 +204,7 @@ mg_policy_set *mg_engine_acquire(mg_engine *e)
  * Policy sets
  * ========================================================================== */
 
-mg_status mg__policy_set_new(vm_program *prog, sl_alloc_fn alloc, void *ud, uint32_t budget,
+mg_status mg__policy_set_new(vm_program *prog, sl_alloc_fn alloc, void *ud,
                              const uint8_t *mask_key, mg_policy_set **out)
 {
     *out = NULL;
@@ -205,7 +218,6 @@ mg_status mg__policy_set_new(vm_program *prog, sl_alloc_fn alloc, void *ud, uint
     s->prog = prog;
     s->alloc = alloc;
     s->ud = ud;
-    s->step_budget = budget ? budget : MG_DEFAULT_BUDGET;
     if (mask_key)
         memcpy(s->mask_key, mask_key, sizeof s->mask_key);
     *out = s;

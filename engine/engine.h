@@ -8,7 +8,7 @@
 #include <stdatomic.h>
 #include "engine/program.h"
 
-#define MG_DEFAULT_BUDGET 10000u
+#define MG_DEFAULT_BUDGET VM_DEFAULT_BUDGET
 #define MG_SCRATCH_BYTES 4096u
 #define MG_MAX_ERRORS 8u      /* kept per decision; the rest are counted */
 #define MG_TRACE_CAP 1024u    /* explain steps kept per decision */
@@ -19,7 +19,6 @@ struct mg_policy_set {
     vm_program *prog;
     sl_alloc_fn alloc;
     void *ud;
-    uint32_t step_budget;
     uint8_t mask_key[32];
     char *sources;          /* JSON list of the files compiled, or NULL */
     mg_audit_log *audit;    /* where decisions are recorded, or NULL */
@@ -29,6 +28,9 @@ struct mg_policy_set {
 /* Attribute values of a subject or context, resolved to the set's slots.
  * One allocation holds the header, the slots, set items and string bytes. */
 typedef struct mg_attrs {
+    /* The handle holds a reference on its set, so no other set can take its
+     * address (and pass the check in mg_decide) while the handle lives. */
+    mg_policy_set *set;
     const vm_program *prog;
     sl_alloc_fn alloc;
     void *ud;
@@ -69,6 +71,7 @@ typedef struct dtrace {
 } dtrace;
 
 struct mg_decision {
+    mg_policy_set *set;     /* referenced, as for mg_attrs */
     const vm_program *prog;
     sl_alloc_fn alloc;
     void *ud;
@@ -84,6 +87,7 @@ struct mg_decision {
     derr errs[MG_MAX_ERRORS];
     uint32_t nerrs, nerrs_total;
     bool explain;
+    bool decided;           /* a decision has been made: results are valid */
     dtrace *trace;
     uint32_t ntrace, ntrace_total;
     uint64_t rules_evaluated;   /* since creation: conditions run */
@@ -104,8 +108,7 @@ const uint8_t *mg__engine_mask_key(const mg_engine *e);
 
 /* Wraps a program in a policy set (takes ownership of prog). */
 mg_status mg__policy_set_new(vm_program *prog, sl_alloc_fn alloc, void *ud,
-                             uint32_t budget, const uint8_t *mask_key,
-                             mg_policy_set **out);
+                             const uint8_t *mask_key, mg_policy_set **out);
 
 /* Gives a set the engine's audit log and records its load ("policy_load",
  * with the given sources as a JSON array text, or NULL). On failure the

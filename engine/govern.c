@@ -77,7 +77,7 @@ static mg_status run(geval *g, const vm_rule *r, uint32_t pc, vm_result *out, mg
     sl_err e;
     uint32_t epc;
     g->cx.scratch_len = 0;
-    g->f.budget = g->set->step_budget;
+    g->f.budget = g->set->prog->step_budget;
     *out = vm_run(&g->f, pc, &e, &epc);
     return *out == VM_ERROR ? eval_error(g, r, epc, e, err) : MG_OK;
 }
@@ -119,9 +119,11 @@ static mg_status hold_of(geval *g, bool *held, char *rule, size_t cap, mg_error 
             continue;
         mg_status s = applies(g, r, held, err);
         if (s)
-            return s;
+            *held = true;       /* a hold that cannot be decided holds */
         if (*held && rule)
             copy_id(rule, cap, p, r);
+        if (s)
+            return s;
     }
     return MG_OK;
 }

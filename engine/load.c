@@ -133,11 +133,11 @@ static mg_status compile_all(mg_engine *e, const mg_source *srcs, size_t n,
     else if (b.diags.errors)
         s = MG_ESYNTAX;
     else {
-        comp_input in = { b.pols, b.npols, pr, m };
+        comp_input in = { b.pols, b.npols, pr, m, mg__engine_budget(e) };
         s = comp_program(&in, alloc, ud, &b.diags, &prog);
     }
     if (s == MG_OK)
-        s = mg__policy_set_new(prog, alloc, ud, mg__engine_budget(e), mg__engine_mask_key(e), out);
+        s = mg__policy_set_new(prog, alloc, ud, mg__engine_mask_key(e), out);
     if (s == MG_OK && (s = adopt(e, srcs, n, *out, err)) != MG_OK) {
         mg_policy_set_release(*out);
         *out = NULL;

@@ -149,7 +149,7 @@ bool prog_eval_facts(const vm_program *p, int kind, const sl_value *attrs, uint8
         sl_err e;
         uint32_t epc;
         cx.scratch_len = 0;
-        f.budget = VM_FACT_BUDGET;
+        f.budget = p->step_budget;
         vm_result v = vm_run(&f, p->fact_pc[kind][i], &e, &epc);
         out[i] = v == VM_ERROR ? (uint8_t)(FACT_ERROR + e) : (uint8_t)v;
     }

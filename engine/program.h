@@ -42,7 +42,7 @@ enum { ROOT_SUBJECT, ROOT_CONTEXT, ROOT_PRODUCT, ROOT_PORT, ROOT_COLUMN, ROOT_SL
 #define VM_ALWAYS (UINT32_MAX - 1) /* `when` statically true */
 #define VM_MAX_ACTIONS 64
 #define VM_BUILTIN_ACTIONS 3    /* read, write, delete */
-#define VM_FACT_BUDGET 10000u   /* steps to decide one fact */
+#define VM_DEFAULT_BUDGET 10000u /* steps per condition evaluation */
 
 /* Rule kinds, targets, masks, disposals: the values of policy/ast.h. */
 enum { RK_PERMIT, RK_FORBID, RK_MASK, RK_RETAIN, RK_HOLD, RK_ENCRYPT, RK_FORGET };
@@ -159,6 +159,10 @@ typedef struct vm_program {
     uint32_t nlines;
 
     char digest[65];
+    /* Steps allowed to one evaluation of a condition: in a decision, when a
+     * fact is decided, when a conjunct is decided at load. The engine's
+     * setting, not part of the bundle. */
+    uint32_t step_budget;
 } vm_program;
 
 /* Operand sizes and names of the opcodes. */
@@ -175,7 +179,7 @@ bool prog_digest(vm_program *p);
 bool prog_serialize(const vm_program *p, strbuf *b);
 /* Reads a serialized program from data, checking every field and verifying
  * the code; *used is the number of bytes it took. */
-mg_status prog_deserialize(const void *data, size_t len, sl_alloc_fn alloc, void *ud,
+mg_status prog_deserialize(const void *data, size_t len, sl_alloc_fn alloc, void *ud, uint32_t budget,
                            size_t *used, vm_program **out, mg_error *err);
 /* Allocation through the program's allocator. */
 void *prog_alloc(const vm_program *p, size_t n);

@@ -133,8 +133,10 @@ static const char *reason(const mg_decision *d)
 
 mg_status mg_decision_json(const mg_policy_set *set, const mg_decision *d, bool explain, char **out, mg_error *err)
 {
-    if (!out || !set || !d || d->prog != set->prog)
+    if (!out || !set || !d || d->set != set)
         return mg_error_set(err, MG_EINVAL, NULL, 0, 0, "invalid argument");
+    if (!d->decided)
+        return mg_error_set(err, MG_EINVAL, NULL, 0, 0, "no request has been decided with this scratch");
     *out = NULL;
     const vm_program *p = set->prog;
     json_t *cols = json_array();

@@ -84,6 +84,13 @@ static mg_status bad(filler *f, const char *fmt, const char *arg)
     return mg_error_set(f->err, MG_EREQUEST, NULL, 0, 0, "%s.%s: %s", f->what, f->path, msg);
 }
 
+static mg_status type_mismatch(filler *f, sl_type want)
+{
+    char t[32];
+    sl_type_format(want, t, sizeof t);
+    return bad(f, "expected %s", t);
+}
+
 static mg_status scalar(filler *f, json_t *v, sl_type want, sl_value *out)
 {
     const char *why = NULL;
@@ -125,6 +132,8 @@ static mg_status set_of(filler *f, json_t *arr, sl_type want, sl_value *out)
             return s;
         if (f->items != first && f->items->kind != first->kind)
             return bad(f, "set elements must all have one type%s", "");
+        if (want.kind == SL_SET && want.elem != SL_ANY && f->items->kind != want.elem)
+            return type_mismatch(f, want);
         f->items++;
     }
     *out = (sl_value){ .kind = SL_SET };
@@ -146,11 +155,8 @@ static mg_status convert(filler *f, json_t *v, sl_type want, sl_value *out)
         s = scalar(f, v, want, out);
     if (s)
         return s;
-    if (want.kind != SL_ANY && out->kind != SL_MISSING && out->kind != want.kind) {
-        char t[32];
-        sl_type_format(want, t, sizeof t);
-        return bad(f, "expected %s", t);
-    }
+    if (want.kind != SL_ANY && out->kind != SL_MISSING && out->kind != want.kind)
+        return type_mismatch(f, want);
     return MG_OK;
 }
 
@@ -175,6 +181,7 @@ mg_status mg__attrs_from_json(const mg_policy_set *set, int root, const void *js
     if (!a)
         return mg_error_set(err, MG_ENOMEM, NULL, 0, 0, "out of memory");
     memset(a, 0, sizeof *a);
+    a->set = mg_policy_set_retain((mg_policy_set *)set);
     a->prog = p;
     a->alloc = set->alloc;
     a->ud = set->ud;
@@ -205,8 +212,11 @@ mg_status mg__attrs_from_json(const mg_policy_set *set, int root, const void *js
 
 void mg__attrs_free(mg_attrs *a)
 {
-    if (a)
-        mg__free(a->alloc, a->ud, a, a->size);
+    if (!a)
+        return;
+    mg_policy_set *set = a->set;
+    mg__free(a->alloc, a->ud, a, a->size);
+    mg_policy_set_release(set);
 }
 
 static mg_status parse_json(const char *json, size_t len, const char *what, json_t **out, mg_error *err)
@@ -317,6 +327,9 @@ static mg_status resolve_target(const mg_policy_set *set, json_t *req, mg_reques
         return MG_OK;
     if (!json_is_array(jc))
         return mg_error_set(err, MG_EREQUEST, NULL, 0, 0, "request: `columns` must be an array of column names");
+    if (json_array_size(jc) == 0)
+        return mg_error_set(err, MG_EREQUEST, NULL, 0, 0,
+                            "request: `columns` is empty; leave it out to request the whole port");
     size_t i;
     json_t *it;
     json_array_foreach(jc, i, it) {

@@ -106,7 +106,9 @@ typedef struct mg_config {
     /* Mesh-wide key for the `hash` mask (keyed BLAKE2b). NULL: a random key
      * is drawn, so hashes are consistent only within this engine. */
     const uint8_t *mask_key;  /* 32 bytes */
-    uint32_t step_budget;     /* VM steps per rule; 0: default (10,000) */
+    uint32_t step_budget;     /* VM steps per evaluation of a condition (in a
+                                 decision, a fact, a load-time conjunct);
+                                 0: default (10,000) */
 } mg_config;
 
 /* Creates an engine. cfg may be NULL for defaults. */
@@ -195,7 +197,8 @@ int mg_column_id(const mg_policy_set *set, int port, const char *column);
 int mg_action_id(const mg_policy_set *set, const char *action);
 
 /* Resolves a subject (a JSON object, e.g. {"id": "...", "roles": [...]})
- * against the set's attribute slots, once. The handle is tied to `set` and
+ * against the set's attribute slots, once. The handle is tied to `set` (it
+ * holds a reference: the set lives until the handle is freed) and
  * may be used by any thread for decisions with that set. */
 mg_status mg_subject_new(const mg_policy_set *set, const char *json,
                          size_t len, mg_subject **out, mg_error *err);
@@ -333,7 +336,9 @@ typedef enum mg_disposal {
 
 /* The retention verdict for one row (column < 0) or one column value of a
  * port, given the row's time columns by name (e.g. "event_time",
- * "processing_time"). */
+ * "processing_time"). An error in a rule fails safe: the status is the
+ * error, disposal is MG_KEEP, and a hold whose condition fails counts as
+ * held. */
 typedef struct mg_retention {
     mg_disposal disposal;   /* what to do now: MG_KEEP until due, or if held */
     mg_disposal at_due;     /* what falls due at due_us (MG_KEEP: no rule) */
@@ -349,7 +354,8 @@ mg_status mg_retention_verdict(const mg_policy_set *set, int port, int column,
                                int64_t now_us, mg_retention *out,
                                mg_error *err);
 
-/* Whether a hold applies to the port (hold on product or port). */
+/* Whether a hold applies to the port (hold on product or port). On an
+ * error in a hold's condition, *held is true and the error is returned. */
 mg_status mg_hold_applies(const mg_policy_set *set, int port, int64_t now_us,
                           bool *held, mg_error *err);
 

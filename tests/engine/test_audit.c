@@ -144,3 +144,74 @@ Test(engine_audit, denies_only_mode_records_what_withholds)
     mg_engine_free(e);
     mg_audit_close(log);
 }
+
+/* A decision the log refuses is no decision: every column is denied and no
+ * rule is named as deciding it. */
+Test(engine_audit, a_record_the_log_refuses_denies_and_names_no_rule)
+{
+    mg_audit_log *log = open_log();
+    mg_engine *e;
+    mg_policy_set *set;
+    cr_assert_eq(mg_engine_new(NULL, &e, NULL), MG_OK);
+    cr_assert_eq(mg_engine_set_audit(e, log, MG_AUDIT_ALL), MG_OK);
+    cr_assert_eq(h_compile(e, policy, NULL, NULL, &set, NULL), MG_OK);
+    mg_decision *d;
+    cr_assert_eq(mg_decision_new(set, &d, NULL), MG_OK);
+    char req[1024], id[MG_AUDIT_MAX_SUBJECT + 2];
+    memset(id, 'x', sizeof id - 1);
+    id[sizeof id - 1] = 0;                      /* one byte over the field's limit */
+    snprintf(req, sizeof req, "{\"subject\": {\"id\": \"%s\"}, \"action\": \"read\", \"port\": \"orders\"}", id);
+    mg_error err = { 0 };
+    cr_assert_eq(mg_decide_json(set, req, strlen(req), H_NOW, d, &err), MG_ELIMIT);
+    cr_assert_eq(mg_decision_effect(d), MG_DENY);
+    cr_assert_eq(mg_decision_audit_seq(d), -1);
+    char *json;
+    cr_assert_eq(mg_decision_json(set, d, false, &json, NULL), MG_OK);
+    json_t *o = json_loads(json, 0, NULL);
+    cr_assert_str_eq(json_string_value(json_object_get(o, "effect")), "deny");
+    cr_assert(json_is_null(json_object_get(o, "deciding")), "%s", json);
+    json_decref(o);
+    mg_free(json);
+    mg_error_clear(&err);
+    mg_decision_free(d);
+    mg_policy_set_release(set);
+    mg_engine_free(e);
+    mg_audit_close(log);
+}
+
+/* Sources too long for a record are counted, and the record stays JSON. */
+Test(engine_audit, a_load_from_long_source_names_records_valid_json)
+{
+    mg_audit_log *log = open_log();
+    mg_engine *e;
+    mg_policy_set *set;
+    cr_assert_eq(mg_engine_new(NULL, &e, NULL), MG_OK);
+    cr_assert_eq(mg_engine_set_audit(e, log, MG_AUDIT_ALL), MG_OK);
+    static char names[3][1500];
+    mg_source srcs[3];
+    for (int i = 0; i < 3; i++) {
+        memset(names[i], 'a' + i, sizeof names[i] - 1);
+        srcs[i] = (mg_source){ names[i], "policy p { permit read on port }\n", 33 };
+    }
+    srcs[1].text = "policy q { version 2 permit read on port }\n";
+    srcs[1].len = strlen(srcs[1].text);
+    srcs[2].text = "policy r { version 3 mode dry_run permit read on port }\n";
+    srcs[2].len = strlen(srcs[2].text);
+    mg_source pr = { "product.yaml", h_product_yaml, strlen(h_product_yaml) };
+    mg_compile_input in = { srcs, 3, &pr, NULL };
+    mg_error err = { 0 };
+    cr_assert_eq(mg_compile(e, &in, &set, &err), MG_OK, "%s", err.detail ? err.detail : err.message);
+    cr_assert_eq(mg_audit_flush(log, NULL), MG_OK);
+    rows r = { 0 };
+    mg_audit_filter lf = { .kind = "policy_load" };
+    cr_assert_eq(mg_audit_query(log, &lf, collect, &r, NULL), MG_OK);
+    cr_assert_eq(r.n, 1);
+    json_t *o = json_loads(r.last, 0, NULL);
+    cr_assert_not_null(o, "%s", r.last);
+    cr_assert_str_eq(json_string_value(json_object_get(o, "payload")),
+                     "{\"source_count\":3,\"policies\":[\"p@1\",\"q@2\",\"r@3 dry_run\"]}");
+    json_decref(o);
+    mg_policy_set_release(set);
+    mg_engine_free(e);
+    mg_audit_close(log);
+}
