@@ -671,7 +671,7 @@ mg_status prog_deserialize(const void *data, size_t len, sl_alloc_fn alloc, void
                             (int)(r.p - (const uint8_t *)data), "bundle: %s", why);
     }
     prog_freeze(p);
-    if (!prog_null_facts(p)) {
+    if (!prog_null_facts(p) || !prog_build_forms(p)) {
         prog_free(p);
         return mg_error_set(err, MG_ENOMEM, NULL, 0, 0, "out of memory");
     }

@@ -1219,7 +1219,7 @@ mg_status comp_program(const comp_input *in, sl_alloc_fn alloc, void *ud,
     build_index(&c);
     alloc(ud, c.const_map, (size_t)c.const_map_cap * sizeof *c.const_map, 0);
     c.const_map = NULL;
-    if (c.oom || !prog_digest(p))
+    if (c.oom || !prog_build_forms(p) || !prog_digest(p))
         goto oom;
     if (diags->errors) {
         prog_free(p);

@@ -36,6 +36,8 @@ mg_status mg_decision_new(const mg_policy_set *set, mg_decision **out, mg_error 
     memset(d, 0, sizeof *d);
     d->set = mg_policy_set_retain((mg_policy_set *)set);
     d->prog = p;
+    d->audit = set->audit;
+    d->audit_mode = set->audit_mode;
     d->alloc = set->alloc;
     d->ud = set->ud;
     d->cap_cols = p->max_cols ? p->max_cols : 1;
@@ -85,6 +87,8 @@ typedef struct run {
     mg_decision *d;
     vm_frame f;
     uint32_t budget;        /* steps for each rule */
+    uint32_t sbits, serrs, cbits, cerrs;    /* facts as bit sets (form.c) */
+    uint64_t evaluated;     /* entries evaluated, added to the decision's count */
 } run;
 
 static void note_error(const vm_frame *f, mg_decision *d, uint32_t rule, uint32_t start, uint32_t pc, int32_t col,
@@ -106,44 +110,50 @@ static void note_trace(mg_decision *d, uint32_t rule, int32_t col, uint8_t resul
         d->trace[d->ntrace++] = (dtrace){ rule, col, result };
 }
 
-static inline vm_result run_code(run *r, uint32_t pc, uint32_t rule, int32_t col)
+/* The value of a form whose facts hold no error. */
+static inline vm_result form_value(uint8_t how, const vm_form *fm, uint32_t s, uint32_t c)
 {
-    /* A condition that is one fact (`SFACT k; RET`, common once subject
-     * conditions are facts) is read directly, without entering the VM. */
-    const uint8_t *c = r->f.prog->code + pc;
-    if (c[0] == OP_SFACT || c[0] == OP_CFACT) {
-        /* `xFACT k; RET` is the fact; `xFACT k; JUMP_IF_FALSE +1; FALSE; RET`
-         * (a fact and a conjunct that is false for this resource) is false
-         * unless the fact is an error. */
-        bool alone = c[3] == OP_RET;
-        if (alone || (c[3] == OP_JUMP_IF_FALSE && c[4] == 1 && c[5] == 0 && c[6] == OP_FALSE && c[7] == OP_RET)) {
-            uint8_t v = (c[0] == OP_SFACT ? r->f.sfacts : r->f.cfacts)[(uint32_t)c[1] | (uint32_t)c[2] << 8];
-            if (v < FACT_ERROR)
-                return alone ? (vm_result)v : VM_FALSE;
-            note_error(&r->f, r->d, rule, pc, pc, col, (sl_err)(v - FACT_ERROR));
-            return VM_ERROR;
-        }
-    }
+    uint32_t hs = (s ^ fm->sflip) & fm->smask, hc = (c ^ fm->cflip) & fm->cmask;
+    if (how == FORM_AND)
+        return hs == fm->smask && hc == fm->cmask ? VM_TRUE : VM_FALSE;
+    if (how == FORM_OR)
+        return hs | hc ? VM_TRUE : VM_FALSE;
+    return how == FORM_TRUE ? VM_TRUE : VM_FALSE;
+}
+
+/* A condition in the VM, with the whole budget: out of line, so that the
+ * common case below stays small. */
+__attribute__((noinline)) static vm_result run_vm(run *r, uint32_t pc, uint32_t rule, int32_t col)
+{
     sl_err e;
     uint32_t epc;
     r->d->cx.scratch_len = 0;
+    r->d->cx.now_us = r->d->now_us;
+    r->f.budget = r->budget;
     vm_result v = vm_run(&r->f, pc, &e, &epc);
     if (v == VM_ERROR)
         note_error(&r->f, r->d, rule, pc, epc, col, e);
     return v;
 }
 
+__attribute__((always_inline)) static inline vm_result run_code(run *r, uint32_t pc, uint8_t how, const vm_form *fm,
+                                                                uint32_t rule, int32_t col)
+{
+    if (how != FORM_NONE && ((r->serrs & fm->smask) | (r->cerrs & fm->cmask)) == 0)
+        return form_value(how, fm, r->sbits, r->cbits);
+    return run_vm(r, pc, rule, col);
+}
+
 /* Runs an entry's remaining `when` and `unless`. */
-static inline vm_result eval_entry(run *r, const vm_entry *en, int32_t col)
+__attribute__((always_inline)) static inline vm_result eval_entry(run *r, const vm_entry *en, int32_t col)
 {
     mg_decision *d = r->d;
-    d->rules_evaluated++;
-    r->f.budget = r->budget;
+    r->evaluated++;
     vm_result v = VM_TRUE;
     if (en->when_pc != VM_ALWAYS)
-        v = run_code(r, en->when_pc, en->rule, col);
+        v = run_code(r, en->when_pc, en->when_how, &en->when, en->rule, col);
     if (v == VM_TRUE && en->unless_pc != VM_NO_CODE) {
-        vm_result u = run_code(r, en->unless_pc, en->rule, col);
+        vm_result u = run_code(r, en->unless_pc, en->unless_how, &en->unless, en->rule, col);
         v = u == VM_ERROR ? VM_ERROR : u == VM_TRUE ? VM_FALSE : VM_TRUE;
     }
     if (d->explain) {
@@ -162,9 +172,8 @@ static inline void take_first(uint32_t *slot, uint32_t rule)
 /* Folds the entries of one range into state st. */
 static void eval_range(run *r, const vm_range *range, dstate *st, int32_t col)
 {
-    const vm_program *p = r->d->prog;
-    for (uint32_t k = range->first; k < range->first + range->n; k++) {
-        const vm_entry *en = &p->entries[k];
+    const vm_entry *en = r->d->prog->entries + range->first, *end = en + range->n;
+    for (; en < end; en++) {
         uint32_t i = en->rule;
         bool dry = en->dry_run;
         if (en->kind == RK_FORBID) {
@@ -255,7 +264,6 @@ static void reset(mg_decision *d, const mg_request *req)
     d->port_id = req->port;
     d->now_us = req->now_us;
     d->audit_seq = -1;
-    d->cx.now_us = req->now_us;
     d->decided = true;
 }
 
@@ -287,7 +295,7 @@ mg_status mg_decide(const mg_policy_set *set, const mg_request *req, mg_decision
 {
     if (!set || !req || !d || d->set != set)
         return mg_error_set(err, MG_EINVAL, NULL, 0, 0, "decision scratch was made for another policy set");
-    const vm_program *p = set->prog;
+    const vm_program *p = d->prog;
     mg_status s = check_request(p, d, req, err);
     if (s)
         return s;
@@ -298,6 +306,10 @@ mg_status mg_decide(const mg_policy_set *set, const mg_request *req, mg_decision
     r.f.context = req->context ? req->context->a.slots : NULL;
     r.f.sfacts = req->subject ? req->subject->a.facts : p->null_facts[0];
     r.f.cfacts = req->context ? req->context->a.facts : p->null_facts[1];
+    r.sbits = req->subject ? req->subject->a.fact_bits : p->null_bits[0];
+    r.serrs = req->subject ? req->subject->a.fact_errs : p->null_errs[0];
+    r.cbits = req->context ? req->context->a.fact_bits : p->null_bits[1];
+    r.cerrs = req->context ? req->context->a.fact_errs : p->null_errs[1];
     r.f.product = p->product_vals;
     r.f.port = p->port_vals + (size_t)req->port * p->nslots[ROOT_PORT];
     r.f.action = p->action_vals[req->action];
@@ -317,8 +329,9 @@ mg_status mg_decide(const mg_policy_set *set, const mg_request *req, mg_decision
         r.f.column = p->col_vals + (size_t)c * nc;
         eval_range(&r, &p->col_index[(uint32_t)c * p->nactions + (uint32_t)req->action], &dc->st, c);
     }
+    d->rules_evaluated += r.evaluated;
     finish(d);
-    if (set->audit && (set->audit_mode == MG_AUDIT_ALL || d->effect != MG_ALLOW))
+    if (d->audit && (d->audit_mode == MG_AUDIT_ALL || d->effect != MG_ALLOW))
         return mg__audit_decision(set, req, d, err);
     return MG_OK;
 }

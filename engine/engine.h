@@ -31,13 +31,15 @@ typedef struct mg_attrs {
     /* The handle holds a reference on its set, so no other set can take its
      * address (and pass the check in mg_decide) while the handle lives. */
     mg_policy_set *set;
+    /* Read by every decision: first. */
+    uint32_t fact_bits, fact_errs;  /* the first 32 facts as bit sets */
+    sl_value *slots;
+    uint8_t *facts;         /* the program's subject or context facts */
     const vm_program *prog;
     sl_alloc_fn alloc;
     void *ud;
     size_t size;
     char *raw_id;           /* subject: the "id" attribute, for the audit log */
-    sl_value *slots;
-    uint8_t *facts;         /* the program's subject or context facts */
 } mg_attrs;
 struct mg_subject { mg_attrs a; };
 struct mg_context { mg_attrs a; };
@@ -71,29 +73,34 @@ typedef struct dtrace {
 } dtrace;
 
 struct mg_decision {
+    /* ---- read or written by every decision: the first cache lines ---- */
     mg_policy_set *set;     /* referenced, as for mg_attrs */
     const vm_program *prog;
+    dcol *cols;
+    uint32_t cap_cols, ncols;
+    dstate port;            /* product- and port-level result */
+    mg_effect effect, would_effect;
+    uint32_t deciding, would_deciding;  /* rule index or NONE */
+    uint32_t nerrs, nerrs_total;
+    uint32_t ntrace, ntrace_total;
+    bool explain;
+    bool decided;           /* a decision has been made: results are valid */
+    mg_audit_mode audit_mode;   /* the set's, copied: sets never change */
+    mg_audit_log *audit;
+    int action, port_id;
+    int64_t now_us;
+    int64_t audit_seq;      /* -1: not recorded */
+    uint64_t rules_evaluated;   /* since creation: conditions run */
+
+    /* ---- used when a condition runs in the VM, or for reports --------- */
     sl_alloc_fn alloc;
     void *ud;
     sl_ctx cx;
     char *scratch;
     sl_value *stack;
     uint32_t stack_cap;
-    dcol *cols;
-    uint32_t cap_cols, ncols;
-    dstate port;            /* product- and port-level result */
-    mg_effect effect, would_effect;
-    uint32_t deciding, would_deciding;  /* rule index or NONE */
     derr errs[MG_MAX_ERRORS];
-    uint32_t nerrs, nerrs_total;
-    bool explain;
-    bool decided;           /* a decision has been made: results are valid */
     dtrace *trace;
-    uint32_t ntrace, ntrace_total;
-    uint64_t rules_evaluated;   /* since creation: conditions run */
-    int action, port_id;
-    int64_t now_us;
-    int64_t audit_seq;      /* -1: not recorded */
 };
 
 /* Allocation helpers with the set's allocator. */

@@ -165,8 +165,19 @@ bool prog_null_facts(vm_program *p)
         p->null_facts[k] = prog_alloc(p, (size_t)p->nfacts[k] + 1);
         if (!p->null_facts[k] || !prog_eval_facts(p, k, NULL, p->null_facts[k]))
             return false;
+        prog_fact_bits(p, k, p->null_facts[k], &p->null_bits[k], &p->null_errs[k]);
     }
     return true;
+}
+
+void prog_fact_bits(const vm_program *p, int kind, const uint8_t *facts, uint32_t *bits, uint32_t *errs)
+{
+    uint32_t n = p->nfacts[kind] < VM_FORM_FACTS ? p->nfacts[kind] : VM_FORM_FACTS;
+    *bits = *errs = 0;
+    for (uint32_t i = 0; i < n; i++) {
+        *bits |= (uint32_t)(facts[i] == FACT_TRUE) << i;
+        *errs |= (uint32_t)(facts[i] >= FACT_ERROR) << i;
+    }
 }
 
 /* ==========================================================================

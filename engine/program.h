@@ -75,14 +75,29 @@ typedef struct vm_rule {
 
 /* One rule as it applies to one resource, its conditions specialized: the
  * parts that read only the manifest were decided at load. */
+/* A condition that is a conjunction or disjunction of fact literals,
+ * decided from the facts as bit sets: see form.c. */
+typedef struct vm_form {
+    uint32_t smask, sflip;  /* subject facts read; those read negated */
+    uint32_t cmask, cflip;  /* context facts */
+} vm_form;
+
+#define VM_FORM_FACTS 32    /* facts a form can name: one bit each */
+/* How a form combines its literals, when none of its facts is an error:
+ * FORM_FALSE / FORM_TRUE are chains whose last operand, decided for the
+ * entry's resource, fixes the value (`f and false`, `f or true`). */
+enum { FORM_NONE, FORM_AND, FORM_OR, FORM_FALSE, FORM_TRUE };
+
 typedef struct vm_entry {
     uint32_t rule;
-    uint32_t when_pc;      /* VM_ALWAYS: applies with no evaluation */
-    uint32_t unless_pc;    /* VM_NO_CODE: none */
     /* Copies of the rule's kind, mode and mask, so that deciding reads only
      * the contiguous entries and never the (larger) rules. */
     uint8_t kind, mask;
     bool dry_run;
+    uint8_t when_how, unless_how;   /* FORM_*: derived at load, not stored */
+    uint32_t when_pc;      /* VM_ALWAYS: applies with no evaluation */
+    uint32_t unless_pc;    /* VM_NO_CODE: none */
+    vm_form when, unless;  /* the conditions as bit tests, per *_how */
 } vm_entry;
 
 typedef struct vm_range { uint32_t first, n; } vm_range;
@@ -106,6 +121,11 @@ typedef struct vm_program {
     sl_value *col_vals;                /* [ncols][nslots[ROOT_COLUMN]] */
     vm_port *ports;
     uint8_t *null_facts[2];            /* facts without a subject / context */
+    uint32_t null_bits[2], null_errs[2];   /* the same as bit sets */
+    /* Steps allowed to one evaluation of a condition: in a decision, when a
+     * fact is decided, when a conjunct is decided at load. The engine's
+     * setting, not part of the bundle. */
+    uint32_t step_budget;
     uint32_t nslots[ROOT_SLOTTED];
     uint32_t nports;
     uint32_t nactions;
@@ -159,10 +179,6 @@ typedef struct vm_program {
     uint32_t nlines;
 
     char digest[65];
-    /* Steps allowed to one evaluation of a condition: in a decision, when a
-     * fact is decided, when a conjunct is decided at load. The engine's
-     * setting, not part of the bundle. */
-    uint32_t step_budget;
 } vm_program;
 
 /* Operand sizes and names of the opcodes. */
@@ -212,6 +228,11 @@ enum { FACT_FALSE = 0, FACT_TRUE = 1, FACT_ERROR = 2 };
 bool prog_eval_facts(const vm_program *p, int kind, const sl_value *attrs, uint8_t *out);
 /* Fills p->null_facts. Returns false when out of memory. */
 bool prog_null_facts(vm_program *p);
+/* The first VM_FORM_FACTS facts as bit sets: true ones, and errors. */
+void prog_fact_bits(const vm_program *p, int kind, const uint8_t *facts, uint32_t *bits, uint32_t *errs);
+/* Derives the forms of every entry (form.c). Returns false when out of
+ * memory. */
+bool prog_build_forms(vm_program *p);
 
 /* Runs the code at pc to its RET. On VM_ERROR, *err holds the cause and
  * *err_pc the instruction that raised it. */

@@ -206,6 +206,7 @@ mg_status mg__attrs_from_json(const mg_policy_set *set, int root, const void *js
         mg__attrs_free(a);
         return mg_error_set(err, MG_ENOMEM, NULL, 0, 0, "out of memory");
     }
+    prog_fact_bits(p, fk, a->facts, &a->fact_bits, &a->fact_errs);
     *out = a;
     return MG_OK;
 }

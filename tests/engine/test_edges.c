@@ -181,3 +181,47 @@ Test(edges, a_hold_that_cannot_be_decided_holds)
     mg_policy_set_release(set);
     mg_engine_free(e);
 }
+
+/* A chain of facts is decided by bit tests only when the VM would not run
+ * out of steps on it: the budget error stays the same with or without. */
+Test(edges, a_chain_of_facts_longer_than_the_budget_fails_closed)
+{
+    mg_config cfg = { .step_budget = 5 };
+    mg_engine *e;
+    cr_assert_eq(mg_engine_new(&cfg, &e, NULL), MG_OK);
+    /* Each fact is 4 instructions (SUBJECT, CONST, EQ, RET); the chain
+     * SFACT; JUMP_IF_FALSE; SFACT; JUMP_IF_FALSE; SFACT; RET is 6. */
+    mg_policy_set *set = compile_ok(e, "policy p {\n"
+                                       "  permit read on port when subject.a == 1 and subject.b == 2 and subject.c == 3\n"
+                                       "  permit write on port when subject.a == 1\n}\n", NULL);
+    const char *req = "{\"subject\": {\"a\": 1, \"b\": 2, \"c\": 3}, \"action\": \"read\", \"port\": \"raw\"}";
+    cr_assert_str_eq(h_decide(set, req, NULL), "deny by none | errors 1");
+    req = "{\"subject\": {\"a\": 1}, \"action\": \"write\", \"port\": \"raw\"}";
+    cr_assert_str_eq(h_decide(set, req, NULL), "allow by p@1#2");
+    mg_policy_set_release(set);
+    mg_engine_free(e);
+}
+
+/* `fact or manifest test`: the manifest side is decided per port, and an
+ * error in the fact is raised before it, as in source order. */
+Test(edges, an_or_with_a_manifest_operand_is_decided_per_port)
+{
+    mg_engine *e;
+    cr_assert_eq(mg_engine_new(NULL, &e, NULL), MG_OK);
+    mg_policy_set *set = compile_ok(e,
+        "policy p {\n  permit read on port when subject.domain == \"sales\" or port.visibility == \"public\"\n}\n",
+        NULL);
+    const char *const cases[][2] = {
+        { "{\"subject\": {\"domain\": \"sales\"}, \"action\": \"read\", \"port\": \"raw\"}", "allow by p@1#1" },
+        { "{\"subject\": {\"domain\": \"crm\"}, \"action\": \"read\", \"port\": \"raw\"}", "deny by none" },
+        { "{\"subject\": {\"domain\": \"crm\"}, \"action\": \"read\", \"port\": \"stats\"}",
+          "allow by p@1#1 | day=allow total=allow" },
+        { "{\"subject\": {\"domain\": 7}, \"action\": \"read\", \"port\": \"stats\"}",
+          "deny by none | day=deny total=deny | errors 1" },
+        { "{\"subject\": {}, \"action\": \"read\", \"port\": \"raw\"}", "deny by none | errors 1" },
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+        cr_assert_str_eq(h_decide(set, cases[i][0], NULL), cases[i][1], "case %zu", i);
+    mg_policy_set_release(set);
+    mg_engine_free(e);
+}
