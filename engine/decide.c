@@ -85,11 +85,37 @@ void mg_decision_set_explain(mg_decision *d, bool on)
 
 typedef struct run {
     mg_decision *d;
-    vm_frame f;
-    uint32_t budget;        /* steps for each rule */
+    const mg_request *req;
     uint32_t sbits, serrs, cbits, cerrs;    /* facts as bit sets (form.c) */
     uint64_t evaluated;     /* entries evaluated, added to the decision's count */
+    bool framed;            /* f is filled: a condition has run in the VM */
+    vm_frame f;
 } run;
+
+/* The VM's view of the request, filled the first time a condition needs
+ * the VM: most decisions never do. */
+static void frame(run *r, int32_t col)
+{
+    const vm_program *p = r->d->prog;
+    const mg_request *req = r->req;
+    if (!r->framed) {
+        r->framed = true;
+        r->f.prog = p;
+        r->f.subject = req->subject ? req->subject->a.slots : NULL;
+        r->f.context = req->context ? req->context->a.slots : NULL;
+        r->f.sfacts = req->subject ? req->subject->a.facts : p->null_facts[0];
+        r->f.cfacts = req->context ? req->context->a.facts : p->null_facts[1];
+        r->f.product = p->product_vals;
+        r->f.port = p->port_vals + (size_t)req->port * p->nslots[ROOT_PORT];
+        r->f.action = p->action_vals[req->action];
+        r->f.cx = &r->d->cx;
+        r->f.stack = r->d->stack;
+        r->d->cx.now_us = r->d->now_us;
+    }
+    r->f.column = col < 0 ? NULL : p->col_vals + (size_t)col * p->nslots[ROOT_COLUMN];
+    r->f.budget = p->step_budget;
+    r->d->cx.scratch_len = 0;
+}
 
 static void note_error(const vm_frame *f, mg_decision *d, uint32_t rule, uint32_t start, uint32_t pc, int32_t col,
                        sl_err e)
@@ -127,9 +153,7 @@ __attribute__((noinline)) static vm_result run_vm(run *r, uint32_t pc, uint32_t 
 {
     sl_err e;
     uint32_t epc;
-    r->d->cx.scratch_len = 0;
-    r->d->cx.now_us = r->d->now_us;
-    r->f.budget = r->budget;
+    frame(r, col);
     vm_result v = vm_run(&r->f, pc, &e, &epc);
     if (v == VM_ERROR)
         note_error(&r->f, r->d, rule, pc, epc, col, e);
@@ -300,34 +324,26 @@ mg_status mg_decide(const mg_policy_set *set, const mg_request *req, mg_decision
     if (s)
         return s;
     reset(d, req);
-    run r = { .d = d };
-    r.f.prog = p;
-    r.f.subject = req->subject ? req->subject->a.slots : NULL;
-    r.f.context = req->context ? req->context->a.slots : NULL;
-    r.f.sfacts = req->subject ? req->subject->a.facts : p->null_facts[0];
-    r.f.cfacts = req->context ? req->context->a.facts : p->null_facts[1];
+    run r;
+    r.d = d;
+    r.req = req;
     r.sbits = req->subject ? req->subject->a.fact_bits : p->null_bits[0];
     r.serrs = req->subject ? req->subject->a.fact_errs : p->null_errs[0];
     r.cbits = req->context ? req->context->a.fact_bits : p->null_bits[1];
     r.cerrs = req->context ? req->context->a.fact_errs : p->null_errs[1];
-    r.f.product = p->product_vals;
-    r.f.port = p->port_vals + (size_t)req->port * p->nslots[ROOT_PORT];
-    r.f.action = p->action_vals[req->action];
-    r.f.cx = &d->cx;
-    r.f.stack = d->stack;
-    r.budget = p->step_budget;
-    eval_range(&r, &p->port_index[(uint32_t)req->port * p->nactions + (uint32_t)req->action], &d->port, -1);
+    r.evaluated = 0;
+    r.framed = false;
+    uint32_t action = (uint32_t)req->action;
+    eval_range(&r, &p->port_index[(uint32_t)req->port * p->nactions + action], &d->port, -1);
 
     const vm_port *vp = &p->ports[req->port];
     size_t n = req->columns ? req->n_columns : vp->ncols;
-    uint32_t nc = p->nslots[ROOT_COLUMN];
     for (size_t i = 0; i < n; i++) {
         int32_t c = req->columns ? req->columns[i] : (int32_t)(vp->first_col + i);
         dcol *dc = &d->cols[d->ncols++];
         dc->col = c;
         dc->st = d->port;
-        r.f.column = p->col_vals + (size_t)c * nc;
-        eval_range(&r, &p->col_index[(uint32_t)c * p->nactions + (uint32_t)req->action], &dc->st, c);
+        eval_range(&r, &p->col_index[(uint32_t)c * p->nactions + action], &dc->st, c);
     }
     d->rules_evaluated += r.evaluated;
     finish(d);
