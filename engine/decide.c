@@ -88,6 +88,7 @@ typedef struct run {
     const mg_request *req;
     uint32_t sbits, serrs, cbits, cerrs;    /* facts as bit sets (form.c) */
     uint64_t evaluated;     /* entries evaluated, added to the decision's count */
+    bool no_errors;         /* no fact is an error: every form decides */
     bool framed;            /* f is filled: a condition has run in the VM */
     vm_frame f;
 } run;
@@ -136,15 +137,15 @@ static void note_trace(mg_decision *d, uint32_t rule, int32_t col, uint8_t resul
         d->trace[d->ntrace++] = (dtrace){ rule, col, result };
 }
 
-/* The value of a form whose facts hold no error. */
+/* The value of a form whose facts hold no error: a literal that decides
+ * the chain (a false one in an `and`, a true one in an `or`) shows as a
+ * bit after the flip (form.c). */
 static inline vm_result form_value(uint8_t how, const vm_form *fm, uint32_t s, uint32_t c)
 {
-    uint32_t hs = (s ^ fm->sflip) & fm->smask, hc = (c ^ fm->cflip) & fm->cmask;
-    if (how == FORM_AND)
-        return hs == fm->smask && hc == fm->cmask ? VM_TRUE : VM_FALSE;
-    if (how == FORM_OR)
-        return hs | hc ? VM_TRUE : VM_FALSE;
-    return how == FORM_TRUE ? VM_TRUE : VM_FALSE;
+    if (how > FORM_OR)
+        return how == FORM_TRUE ? VM_TRUE : VM_FALSE;
+    bool decided = (((s ^ fm->sflip) & fm->smask) | ((c ^ fm->cflip) & fm->cmask)) != 0;
+    return decided == (how == FORM_OR) ? VM_TRUE : VM_FALSE;
 }
 
 /* A condition in the VM, with the whole budget: out of line, so that the
@@ -160,27 +161,30 @@ __attribute__((noinline)) static vm_result run_vm(run *r, uint32_t pc, uint32_t 
     return v;
 }
 
-__attribute__((always_inline)) static inline vm_result run_code(run *r, uint32_t pc, uint8_t how, const vm_form *fm,
-                                                                uint32_t rule, int32_t col)
+/* Condition `unless` (or `when`) of entry k: by its form when none of the
+ * form's facts is an error, else in the VM. */
+__attribute__((always_inline)) static inline vm_result run_cond(run *r, uint8_t how, const vm_form *fm, uint32_t k,
+                                                                bool unless, int32_t col)
 {
-    if (how != FORM_NONE && ((r->serrs & fm->smask) | (r->cerrs & fm->cmask)) == 0)
+    if (how != FORM_NONE && (r->no_errors || ((r->serrs & fm->smask) | (r->cerrs & fm->cmask)) == 0))
         return form_value(how, fm, r->sbits, r->cbits);
-    return run_vm(r, pc, rule, col);
+    const vm_entry *en = &r->d->prog->entries[k];
+    return run_vm(r, unless ? en->unless_pc : en->when_pc, en->rule, col);
 }
 
-/* Runs an entry's remaining `when` and `unless`. */
-__attribute__((always_inline)) static inline vm_result eval_entry(run *r, const vm_entry *en, int32_t col)
+/* Evaluates entry k's `when` and `unless`. */
+__attribute__((always_inline)) static inline vm_result eval_entry(run *r, const vm_hot *h, uint32_t k, int32_t col)
 {
     mg_decision *d = r->d;
     r->evaluated++;
-    vm_result v = VM_TRUE;
-    if (en->when_pc != VM_ALWAYS)
-        v = run_code(r, en->when_pc, en->when_how, &en->when, en->rule, col);
-    if (v == VM_TRUE && en->unless_pc != VM_NO_CODE) {
-        vm_result u = run_code(r, en->unless_pc, en->unless_how, &en->unless, en->rule, col);
+    vm_result v = run_cond(r, h->how & 15, &h->when, k, false, col);
+    uint8_t unless = h->how >> 4;
+    if (v == VM_TRUE && unless != FORM_ABSENT) {
+        vm_result u = run_cond(r, unless, &d->prog->unless_forms[k], k, true, col);
         v = u == VM_ERROR ? VM_ERROR : u == VM_TRUE ? VM_FALSE : VM_TRUE;
     }
     if (d->explain) {
+        const vm_entry *en = &d->prog->entries[k];
         bool decided_at_load = en->when_pc == VM_ALWAYS && en->unless_pc == VM_NO_CODE;
         note_trace(d, en->rule, col, decided_at_load ? TRACE_STATIC : (uint8_t)v);
     }
@@ -194,16 +198,18 @@ static inline void take_first(uint32_t *slot, uint32_t rule)
 }
 
 /* Folds the entries of one range into state st. */
-static void eval_range(run *r, const vm_range *range, dstate *st, int32_t col)
+__attribute__((always_inline)) static inline void eval_range(run *r, const vm_range *range, dstate *st,
+                                                             int32_t col)
 {
-    const vm_entry *en = r->d->prog->entries + range->first, *end = en + range->n;
-    for (; en < end; en++) {
+    const vm_hot *hot = r->d->prog->hot;
+    for (uint32_t k = range->first, end = k + range->n; k < end; k++) {
+        const vm_hot *en = &hot[k];
         uint32_t i = en->rule;
         bool dry = en->dry_run;
         if (en->kind == RK_FORBID) {
             if (!(i < st->would_forbid || (!dry && i < st->forbid)))
                 continue;
-            if (eval_entry(r, en, col) == VM_FALSE)
+            if (eval_entry(r, en, k, col) == VM_FALSE)
                 continue;                       /* true or error: applies */
             if (!dry)
                 take_first(&st->forbid, i);
@@ -212,7 +218,7 @@ static void eval_range(run *r, const vm_range *range, dstate *st, int32_t col)
             bool denied = st->forbid != RULE_NONE && st->would_forbid != RULE_NONE;
             if (denied || !(i < st->would_permit || (!dry && i < st->permit)))
                 continue;
-            if (eval_entry(r, en, col) != VM_TRUE)
+            if (eval_entry(r, en, k, col) != VM_TRUE)
                 continue;                       /* error: does not apply */
             if (!dry)
                 take_first(&st->permit, i);
@@ -220,7 +226,7 @@ static void eval_range(run *r, const vm_range *range, dstate *st, int32_t col)
         } else {                                /* mask */
             bool may = (st->permit != RULE_NONE && st->forbid == RULE_NONE) ||
                        (st->would_permit != RULE_NONE && st->would_forbid == RULE_NONE);
-            if (!may || eval_entry(r, en, col) == VM_FALSE)
+            if (!may || eval_entry(r, en, k, col) == VM_FALSE)
                 continue;
             if (!dry && en->mask > st->mask) {
                 st->mask = en->mask;
@@ -262,6 +268,15 @@ static uint32_t deciding_rule(const mg_decision *d, bool would)
 
 static void finish(mg_decision *d)
 {
+    if (d->ncols == 1) {    /* the common request; a column's state only
+                               narrows the port's, so it alone decides */
+        const dstate *st = &d->cols[0].st;
+        d->effect = allowed(st) ? MG_ALLOW : MG_DENY;
+        d->would_effect = would_allow(st) ? MG_ALLOW : MG_DENY;
+        d->deciding = st->forbid != RULE_NONE ? st->forbid : st->permit;
+        d->would_deciding = st->would_forbid != RULE_NONE ? st->would_forbid : st->would_permit;
+        return;
+    }
     if (d->ncols == 0) {
         d->effect = allowed(&d->port) ? MG_ALLOW : MG_DENY;
         d->would_effect = would_allow(&d->port) ? MG_ALLOW : MG_DENY;
@@ -331,6 +346,7 @@ mg_status mg_decide(const mg_policy_set *set, const mg_request *req, mg_decision
     r.serrs = req->subject ? req->subject->a.fact_errs : p->null_errs[0];
     r.cbits = req->context ? req->context->a.fact_bits : p->null_bits[1];
     r.cerrs = req->context ? req->context->a.fact_errs : p->null_errs[1];
+    r.no_errors = (r.serrs | r.cerrs) == 0;
     r.evaluated = 0;
     r.framed = false;
     uint32_t action = (uint32_t)req->action;

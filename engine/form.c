@@ -134,24 +134,35 @@ static uint8_t parse_form(const vm_program *p, uint32_t pc, vm_frame *res, vm_fo
         return FORM_NONE;
     if (sep == OP_JUMP_IF_TRUE)         /* `or`: a false last operand adds nothing */
         return tail == VM_TRUE ? FORM_TRUE : FORM_OR;
+    /* In an `and` the literals that decide are the false ones: flip them
+     * all, so that one test serves both (decide.c form_value). */
+    f->sflip ^= f->smask;
+    f->cflip ^= f->cmask;
     return tail == VM_FALSE ? FORM_FALSE : FORM_AND;
 }
 
 static uint8_t form_of(const vm_program *p, uint32_t pc, vm_frame *res, vm_form *f)
 {
-    if (pc == VM_ALWAYS || pc == VM_NO_CODE) {
-        memset(f, 0, sizeof *f);
-        return FORM_NONE;
-    }
+    memset(f, 0, sizeof *f);
+    if (pc == VM_ALWAYS)
+        return FORM_TRUE;               /* no literals: true */
+    if (pc == VM_NO_CODE)
+        return FORM_ABSENT;
     return parse_form(p, pc, res, f);
 }
 
 static void range_forms(vm_program *p, const vm_range *r, vm_frame *res)
 {
     for (uint32_t k = r->first; k < r->first + r->n; k++) {
-        vm_entry *en = &p->entries[k];
-        en->when_how = form_of(p, en->when_pc, res, &en->when);
-        en->unless_how = form_of(p, en->unless_pc, res, &en->unless);
+        const vm_entry *en = &p->entries[k];
+        vm_hot *h = &p->hot[k];
+        h->rule = en->rule;
+        h->kind = en->kind;
+        h->mask = en->mask;
+        h->dry_run = en->dry_run;
+        uint8_t when = form_of(p, en->when_pc, res, &h->when);
+        uint8_t unless = form_of(p, en->unless_pc, res, &p->unless_forms[k]);
+        h->how = (uint8_t)(when | unless << 4);
     }
 }
 
@@ -171,15 +182,18 @@ static void port_forms(vm_program *p, uint32_t port, vm_frame *res)
 
 bool prog_build_forms(vm_program *p)
 {
-    for (uint32_t k = 0; k < p->nentries; k++)
-        p->entries[k].when_how = p->entries[k].unless_how = FORM_NONE;
-    if (p->nports == 0)
-        return true;
+    size_t n = (size_t)p->nentries + 1;
+    p->hot = prog_alloc(p, n * sizeof *p->hot);
+    p->unless_forms = prog_alloc(p, n * sizeof *p->unless_forms);
     char scratch[256];
     size_t stack_bytes = ((size_t)p->max_stack + 1) * sizeof(sl_value);
     sl_value *stack = prog_alloc(p, stack_bytes);
-    if (!stack)
+    if (!p->hot || !p->unless_forms || !stack) {
+        prog_dealloc(p, stack, stack_bytes);
         return false;
+    }
+    memset(p->hot, 0, n * sizeof *p->hot);
+    memset(p->unless_forms, 0, n * sizeof *p->unless_forms);
     sl_ctx cx = { .syms = p->syms, .scratch = scratch, .scratch_cap = sizeof scratch };
     vm_frame res = { .prog = p, .product = p->product_vals, .action = sl_missing(), .cx = &cx, .stack = stack,
                      .sfacts = p->null_facts[0], .cfacts = p->null_facts[1] };

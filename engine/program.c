@@ -59,6 +59,8 @@ void prog_free(vm_program *p)
     FREE(p, p->col_names);
     FREE(p, p->col_vals);
     FREE(p, p->entries);
+    FREE(p, p->hot);
+    FREE(p, p->unless_forms);
     FREE(p, p->port_index);
     FREE(p, p->col_index);
     FREE(p, p->lines);

@@ -78,27 +78,39 @@ typedef struct vm_rule {
 /* A condition that is a conjunction or disjunction of fact literals,
  * decided from the facts as bit sets: see form.c. */
 typedef struct vm_form {
-    uint32_t smask, sflip;  /* subject facts read; those read negated */
+    uint32_t smask, sflip;  /* subject facts read; flip: those that decide
+                               the chain when false (see form.c) */
     uint32_t cmask, cflip;  /* context facts */
 } vm_form;
 
 #define VM_FORM_FACTS 32    /* facts a form can name: one bit each */
-/* How a form combines its literals, when none of its facts is an error:
+/* How a form combines its literals, when none of its facts is an error.
  * FORM_FALSE / FORM_TRUE are chains whose last operand, decided for the
- * entry's resource, fixes the value (`f and false`, `f or true`). */
-enum { FORM_NONE, FORM_AND, FORM_OR, FORM_FALSE, FORM_TRUE };
+ * entry's resource, fixes the value (`f and false`, `f or true`), and with
+ * no literals a condition decided at load. FORM_ABSENT: no `unless`.
+ * FORM_NONE: the condition runs in the VM. */
+enum { FORM_NONE, FORM_AND, FORM_OR, FORM_FALSE, FORM_TRUE, FORM_ABSENT };
 
 typedef struct vm_entry {
     uint32_t rule;
+    uint32_t when_pc;      /* VM_ALWAYS: applies with no evaluation */
+    uint32_t unless_pc;    /* VM_NO_CODE: none */
     /* Copies of the rule's kind, mode and mask, so that deciding reads only
      * the contiguous entries and never the (larger) rules. */
     uint8_t kind, mask;
     bool dry_run;
-    uint8_t when_how, unless_how;   /* FORM_*: derived at load, not stored */
-    uint32_t when_pc;      /* VM_ALWAYS: applies with no evaluation */
-    uint32_t unless_pc;    /* VM_NO_CODE: none */
-    vm_form when, unless;  /* the conditions as bit tests, per *_how */
 } vm_entry;
+
+/* What a decision reads of entry k, packed (form.c derives it at load):
+ * hot[k] and entries[k] are the same entry. The `unless` form is apart,
+ * in unless_forms[k]: it is read only when the `when` holds. */
+typedef struct vm_hot {
+    uint32_t rule;
+    uint8_t kind, mask;
+    bool dry_run;
+    uint8_t how;            /* FORM_* of the when | of the unless << 4 */
+    vm_form when;
+} vm_hot;
 
 typedef struct vm_range { uint32_t first, n; } vm_range;
 
@@ -111,6 +123,8 @@ typedef struct vm_program {
     /* ---- read by every decision: kept together, at the start ---------- */
     uint8_t *code;
     sl_value *consts;
+    vm_hot *hot;           /* [nentries]: the entries as decisions read them */
+    vm_form *unless_forms; /* [nentries] */
     vm_entry *entries;
     vm_range *port_index;  /* [port * nactions + action]: product- and
                               port-level access rules, in priority order */
