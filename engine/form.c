@@ -29,11 +29,13 @@ static uint16_t operand(const uint8_t *code, uint32_t pc)
 
 /* The pc of the condition's RET and its number of instructions. The
  * compiler emits each condition as straight-line code ending at its only
- * RET; forward jumps stay inside it. */
+ * RET; forward jumps stay inside it. (The bundle reader's verifier refuses
+ * code that can run past its end, so the scan stops; the bound is kept for
+ * clarity.) */
 static uint32_t end_of(const vm_program *p, uint32_t pc, uint32_t *steps)
 {
     *steps = 0;
-    while (p->code[pc] != OP_RET) {
+    while (pc < p->code_len && p->code[pc] != OP_RET) {
         pc += 1u + vm_op_bytes[p->code[pc]];
         ++*steps;
     }
@@ -96,7 +98,7 @@ static uint8_t parse_form(const vm_program *p, uint32_t pc, vm_frame *res, vm_fo
 {
     memset(f, 0, sizeof *f);
     uint32_t steps, ret = end_of(p, pc, &steps);
-    if (steps > p->step_budget)
+    if (ret >= p->code_len || steps > p->step_budget)
         return FORM_NONE;               /* the VM raises the budget error */
     const uint8_t *c = p->code;
     uint8_t sep = 0;                    /* the chain's jump: all alike */
