@@ -19,6 +19,7 @@
  * place the source order puts it, exactly as without forms; likewise when
  * the code is longer than the step budget allows.
  */
+#include <stdio.h>
 #include <string.h>
 #include "engine/program.h"
 
@@ -203,4 +204,80 @@ bool prog_build_forms(vm_program *p)
         port_forms(p, port, &res);
     prog_dealloc(p, stack, stack_bytes);
     return true;
+}
+
+/* ==========================================================================
+ * Disassembly
+ * ========================================================================== */
+
+static void describe_literals(const vm_form *f, bool any, strbuf *out)
+{
+    const char *sep = "";
+    for (int kind = 0; kind < 2; kind++) {
+        uint32_t mask = kind ? f->cmask : f->smask, flip = kind ? f->cflip : f->sflip;
+        for (uint32_t k = 0; k < VM_FORM_FACTS; k++) {
+            if (!(mask >> k & 1))
+                continue;
+            /* In an `and` the flip marks the plain literals (see parse_form). */
+            bool negated = ((flip >> k & 1) != 0) == any;
+            sb_printf(out, "%s%s%c#%u", sep, negated ? "not " : "", kind ? 'c' : 's', k);
+            sep = any ? " or " : " and ";
+        }
+    }
+}
+
+/* One condition of an index entry as the decision takes it. */
+static void describe(uint8_t how, const vm_form *f, uint32_t pc, strbuf *out)
+{
+    bool lits = f->smask || f->cmask;
+    switch (how) {
+    case FORM_NONE: sb_printf(out, "vm @%u", pc); break;
+    case FORM_AND: case FORM_OR: describe_literals(f, how == FORM_OR, out); break;
+    default:
+        sb_printf(out, "%s", how == FORM_TRUE ? (lits ? "true" : "always") : "false");
+        if (lits) {
+            sb_printf(out, " (after ");
+            describe_literals(f, how == FORM_TRUE, out);
+            sb_printf(out, ")");
+        }
+    }
+}
+
+static void disasm_range(const vm_program *p, const char *what, uint32_t action, const vm_range *r, strbuf *out)
+{
+    if (r->n == 0)
+        return;
+    sb_printf(out, "%s  %s\n", what, sl_intern_str(p->syms, p->actions[action], NULL));
+    for (uint32_t k = r->first; k < r->first + r->n; k++) {
+        const vm_hot *h = &p->hot[k];
+        const vm_entry *en = &p->entries[k];
+        sb_printf(out, "  %-28s when ", sl_intern_str(p->syms, p->rules[h->rule].id, NULL));
+        describe(h->how & 15, &h->when, en->when_pc, out);
+        if (h->how >> 4 != FORM_ABSENT) {
+            sb_printf(out, "; unless ");
+            describe(h->how >> 4, &p->unless_forms[k], en->unless_pc, out);
+        }
+        sb_printf(out, "\n");
+    }
+}
+
+void form_disasm(const vm_program *p, strbuf *out)
+{
+    if (p->nports == 0)
+        return;                         /* compiled without a product */
+    sb_printf(out, "\n; index: the rules a decision evaluates, per resource and action, in order;\n"
+                   "; s#k / c#k: subject / context fact k, tested as bits; vm @pc: run in the VM\n");
+    for (uint32_t port = 0; port < p->nports; port++) {
+        const vm_port *vp = &p->ports[port];
+        const char *pname = sl_intern_str(p->syms, vp->name, NULL);
+        char what[512];
+        snprintf(what, sizeof what, "port %s", pname);
+        for (uint32_t a = 0; a < p->nactions; a++)
+            disasm_range(p, what, a, &p->port_index[port * p->nactions + a], out);
+        for (uint32_t c = vp->first_col; c < vp->first_col + vp->ncols; c++) {
+            snprintf(what, sizeof what, "column %s.%s", pname, sl_intern_str(p->syms, p->col_names[c], NULL));
+            for (uint32_t a = 0; a < p->nactions; a++)
+                disasm_range(p, what, a, &p->col_index[c * p->nactions + a], out);
+        }
+    }
 }

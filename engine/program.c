@@ -366,4 +366,5 @@ void vm_disasm(const vm_program *p, strbuf *out)
             sb_printf(out, "\n");
             disasm_code(p, label, p->fact_pc[k][i], out);
         }
+    form_disasm(p, out);
 }

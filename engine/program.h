@@ -247,6 +247,9 @@ void prog_fact_bits(const vm_program *p, int kind, const uint8_t *facts, uint32_
 /* Derives the forms of every entry (form.c). Returns false when out of
  * memory. */
 bool prog_build_forms(vm_program *p);
+/* Appends the index (resources, actions, their entries and forms) to a
+ * disassembly. */
+void form_disasm(const vm_program *p, strbuf *out);
 
 /* Runs the code at pc to its RET. On VM_ERROR, *err holds the cause and
  * *err_pc the instruction that raised it. */
