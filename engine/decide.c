@@ -89,6 +89,7 @@ typedef struct run {
     uint32_t sbits, serrs, cbits, cerrs;    /* facts as bit sets (form.c) */
     uint64_t evaluated;     /* entries evaluated, added to the decision's count */
     bool no_errors;         /* no fact is an error: every form decides */
+    bool explain;           /* the decision's, read once */
     bool framed;            /* f is filled: a condition has run in the VM */
     vm_frame f;
 } run;
@@ -166,7 +167,8 @@ __attribute__((noinline)) static vm_result run_vm(run *r, uint32_t pc, uint32_t 
 __attribute__((always_inline)) static inline vm_result run_cond(run *r, uint8_t how, const vm_form *fm, uint32_t k,
                                                                 bool unless, int32_t col)
 {
-    if (how != FORM_NONE && (r->no_errors || ((r->serrs & fm->smask) | (r->cerrs & fm->cmask)) == 0))
+    if (__builtin_expect(how != FORM_NONE, 1) &&
+        __builtin_expect(r->no_errors || ((r->serrs & fm->smask) | (r->cerrs & fm->cmask)) == 0, 1))
         return form_value(how, fm, r->sbits, r->cbits);
     const vm_entry *en = &r->d->prog->entries[k];
     return run_vm(r, unless ? en->unless_pc : en->when_pc, en->rule, col);
@@ -183,7 +185,7 @@ __attribute__((always_inline)) static inline vm_result eval_entry(run *r, const 
         vm_result u = run_cond(r, unless, &d->prog->unless_forms[k], k, true, col);
         v = u == VM_ERROR ? VM_ERROR : u == VM_TRUE ? VM_FALSE : VM_TRUE;
     }
-    if (d->explain) {
+    if (__builtin_expect(r->explain, 0)) {
         const vm_entry *en = &d->prog->entries[k];
         bool decided_at_load = en->when_pc == VM_ALWAYS && en->unless_pc == VM_NO_CODE;
         note_trace(d, en->rule, col, decided_at_load ? TRACE_STATIC : (uint8_t)v);
@@ -347,6 +349,7 @@ mg_status mg_decide(const mg_policy_set *set, const mg_request *req, mg_decision
     r.cbits = req->context ? req->context->a.fact_bits : p->null_bits[1];
     r.cerrs = req->context ? req->context->a.fact_errs : p->null_errs[1];
     r.no_errors = (r.serrs | r.cerrs) == 0;
+    r.explain = d->explain;
     r.evaluated = 0;
     r.framed = false;
     uint32_t action = (uint32_t)req->action;
