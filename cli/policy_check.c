@@ -307,9 +307,9 @@ static void print_trace(const char *decision)
 {
     json_t *o = decision ? json_loads(decision, 0, NULL) : NULL;
     json_t *trace = json_object_get(o, "trace");
-    size_t i, w = 0;
+    size_t i, w = 0, wres = 0;
     json_t *t;
-    char rule[512];
+    char rule[512], res[128];
     if (json_array_size(trace))
         printf("    trace:\n");
     for (int pass = 0; pass < 2; pass++)
@@ -318,11 +318,14 @@ static void print_trace(const char *decision)
                 snprintf(rule, sizeof rule, "%s [%s]", jstr(t, "rule"), jstr(t, "column"));
             else
                 snprintf(rule, sizeof rule, "%s", jstr(t, "rule"));
-            if (pass == 0)
+            snprintf(res, sizeof res, "%s%s", jstr(t, "result"),
+                     json_is_true(json_object_get(t, "dry_run")) ? " (dry run)" : "");
+            if (pass == 0) {
                 w = strlen(rule) > w ? strlen(rule) : w;
-            else
-                printf("      %-*s  %s%s  at %s\n", (int)w, rule, jstr(t, "result"),
-                       json_is_true(json_object_get(t, "dry_run")) ? " (dry run)" : "", jstr(t, "location"));
+                wres = strlen(res) > wres ? strlen(res) : wres;
+            } else {
+                printf("      %-*s  %-*s  at %s\n", (int)w, rule, (int)wres, res, jstr(t, "location"));
+            }
         }
     json_decref(o);
 }
