@@ -143,14 +143,22 @@ static void sarif_load_error(json_t *results, const result *r)
 /* "policy test `x` failed: a; b" */
 static char *test_message(const ptest *t)
 {
-    size_t n = strlen(t->name) + (t->failure ? strlen(t->failure) : 0) + 64;
+    const char *f = t->failure ? t->failure : "";
+    size_t n = strlen(t->name) + 2 * strlen(f) + 64;
     char *m = malloc(n);
     if (!m)
         return NULL;
-    snprintf(m, n, "policy test `%s` failed: %s", t->name, t->failure ? t->failure : "");
-    for (char *p = m; *p; p++)
-        if (*p == '\n')
-            *p = ';';
+    int k = snprintf(m, n, "policy test `%s` failed: ", t->name);
+    char *q = m + (k > 0 ? k : 0);
+    for (; *f; f++) {
+        if (*f == '\n') {
+            *q++ = ';';
+            *q++ = ' ';
+        } else {
+            *q++ = *f;
+        }
+    }
+    *q = 0;
     return m;
 }
 
