@@ -66,15 +66,19 @@ static json_t *sarif_driver(void)
     return json_pack("{s:s, s:s, s:o}", "name", "policy-check", "version", MG_VERSION, "rules", rules);
 }
 
-/* A relative path as a URI reference: bytes outside the unreserved set and
- * '/' percent-encoded. */
+/* A path as a URI: a relative path as a relative reference (code scanning
+ * resolves it against the repository root), an absolute one as a file: URI
+ * (upload-sarif's checkout_path makes it relative); bytes outside the
+ * unreserved set and '/' percent-encoded. */
 static json_t *uri_of(const char *path)
 {
     static const char hex[] = "0123456789ABCDEF";
     size_t n = strlen(path);
-    char *u = malloc(3 * n + 1), *q = u;
+    char *u = malloc(3 * n + 8), *q = u;
     if (!u)
         return NULL;
+    if (path[0] == '/')
+        q += sprintf(q, "file://");
     for (const unsigned char *p = (const unsigned char *)path; *p; p++) {
         if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') || strchr("-._~/", *p)) {
             *q++ = (char)*p;
