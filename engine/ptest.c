@@ -20,6 +20,7 @@
 #include <yaml.h>
 #include "engine/engine.h"
 #include "engine/manifest.h"
+#include "engine/ptest.h"
 
 static const char *const effect_names[] = { "deny", "allow", "partial" };
 static const char *const mask_names[] = { "none", "year", "last4", "hash", "redact", "null" };
@@ -407,6 +408,21 @@ static bool parse_file(tf *T, yaml_node_t **tests, bool *has_now, int64_t *now_u
             return false;
     }
     return true;
+}
+
+mg_status pt_check_text(const char *file, const char *text, size_t len, mg_error *err)
+{
+    tf T = { .file = file, .text = (char *)text, .len = len, .err = err };
+    mg_status s = mf_yaml_load(file, "policy test file", text, len, &T.doc, err);
+    if (s)
+        return s;
+    yaml_node_t *tests;
+    bool has_now;
+    int64_t now_us = 0;
+    if (!parse_file(&T, &tests, &has_now, &now_us))
+        s = T.st;
+    yaml_document_delete(&T.doc);
+    return s;
 }
 
 /* ==========================================================================
