@@ -33,7 +33,7 @@ static const char *const kind_names[] = { "permit", "forbid", "mask", "retain", 
 /* One test file being read. */
 typedef struct tf {
     const char *file;
-    char *text;
+    const char *text;
     size_t len;
     yaml_document_t doc;
     bool have_doc;
@@ -412,7 +412,7 @@ static bool parse_file(tf *T, yaml_node_t **tests, bool *has_now, int64_t *now_u
 
 mg_status pt_check_text(const char *file, const char *text, size_t len, mg_error *err)
 {
-    tf T = { .file = file, .text = (char *)text, .len = len, .err = err };
+    tf T = { .file = file, .text = text, .len = len, .err = err };
     mg_status s = mf_yaml_load(file, "policy test file", text, len, &T.doc, err);
     if (s)
         return s;
@@ -560,9 +560,11 @@ static mg_status run_test(runner *R, tf *T, const test *t)
 static mg_status run_file(runner *R, const char *path)
 {
     tf T = { .file = path, .err = R->err };
-    mg_status s = mf_read_text(path, &T.text, &T.len, R->err);
+    char *text;
+    mg_status s = mf_read_text(path, &text, &T.len, R->err);
     if (s)
         return s;
+    T.text = text;
     s = mf_yaml_load(path, "policy test file", T.text, T.len, &T.doc, R->err);
     T.have_doc = s == MG_OK;
     yaml_node_t *tests = NULL;
@@ -581,7 +583,7 @@ static mg_status run_file(runner *R, const char *path)
     }
     if (T.have_doc)
         yaml_document_delete(&T.doc);
-    free(T.text);
+    free(text);
     return s;
 }
 
