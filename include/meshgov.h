@@ -364,11 +364,13 @@ typedef struct mg_test_hooks {
 /* Runs the policy tests of product_uri (the files its manifest lists, in
  * order) against the engine's current policy set, which must be that
  * product's (load it with mg_engine_load first), then reports coverage.
+ * Only the product's own manifest (mesh_dir/domains/<domain>/<name>/
+ * product.yaml) is read again: mg_engine_load has checked the mesh.
  * Returns MG_OK when the tests ran, whatever their outcome; MG_EINVAL when
- * no set or another product's set is loaded; the manifest errors of the
- * mesh; MG_EMANIFEST for a malformed test file (located, with a rendered
- * detail); MG_EIO for an unreadable one. A request a test cannot make (an
- * unknown port, say) is a failed test, not an error. */
+ * no set or another product's set is loaded; the errors of reading that
+ * manifest; MG_EMANIFEST for a malformed test file (located, with a
+ * rendered detail); MG_EIO for an unreadable one. A request a test cannot
+ * make (an unknown port, say) is a failed test, not an error. */
 mg_status mg_test_product(mg_engine *e, const char *mesh_dir,
                           const char *product_uri, const mg_test_hooks *hooks,
                           mg_error *err);
