@@ -106,8 +106,9 @@ static json_t *sarif_location(const char *file, int line, int col)
     return json_pack("{s:o}", "physicalLocation", phys);
 }
 
-static void sarif_add(json_t *results, const char *product, const char *rule, mg_severity sev, const char *msg,
-                      const char *file, int line, int col)
+/* Appends a result to results and returns it (borrowed). */
+static json_t *sarif_add(json_t *results, const char *product, const char *rule, mg_severity sev, const char *msg,
+                         const char *file, int line, int col)
 {
     json_t *o = json_pack("{s:s, s:i, s:s, s:{s:s}}", "ruleId", rule, "ruleIndex", sarif_rule_index(rule), "level",
                           check_severity_name(sev), "message", "text", msg);
@@ -117,6 +118,34 @@ static void sarif_add(json_t *results, const char *product, const char *rule, mg
     json_object_set_new(o, "locations", locs);
     json_object_set_new(o, "properties", json_pack("{s:s}", "product", product));
     json_array_append_new(results, o);
+    return o;
+}
+
+/* A failed test's decision names the rule that decided it, at
+ * "file:line:col": a related location, so a reviewer can jump from the
+ * test to the rule. */
+static void sarif_deciding_rule(json_t *res, const char *decision)
+{
+    json_t *d = decision ? json_loads(decision, 0, NULL) : NULL;
+    json_t *dec = json_object_get(d, "deciding");
+    const char *at = json_string_value(json_object_get(dec, "location"));
+    char file[1024];
+    int line = 0, col = 0;
+    const char *c2 = at ? strrchr(at, ':') : NULL, *c1 = NULL;
+    for (const char *p = c2 ? c2 - 1 : NULL; p && p >= at && !c1; p--)
+        if (*p == ':')
+            c1 = p;
+    if (c1 && (size_t)(c1 - at) < sizeof file && sscanf(c1, ":%d:%d", &line, &col) == 2) {
+        snprintf(file, sizeof file, "%.*s", (int)(c1 - at), at);
+        json_t *loc = sarif_location(file, line, col);
+        char msg[512];
+        snprintf(msg, sizeof msg, "deciding rule %s (%s)", json_string_value(json_object_get(dec, "rule")),
+                 json_string_value(json_object_get(dec, "kind")));
+        json_object_set_new(loc, "id", json_integer(1));
+        json_object_set_new(loc, "message", json_pack("{s:s}", "text", msg));
+        json_object_set_new(res, "relatedLocations", json_pack("[o]", loc));
+    }
+    json_decref(d);
 }
 
 /* A load error: one result per rendered diagnostic ("file:line:col:
@@ -178,7 +207,9 @@ static void sarif_product(json_t *results, const result *r, int min_cov)
         const ptest *t = &r->ts[k];
         char *m = t->passed ? NULL : test_message(t);
         if (m)
-            sarif_add(results, r->uri, "policy-test", MG_SEV_ERROR, m, t->file, t->line, t->column);
+            sarif_deciding_rule(sarif_add(results, r->uri, "policy-test", MG_SEV_ERROR, m, t->file, t->line,
+                                          t->column),
+                                t->decision);
         free(m);
     }
     for (size_t k = 0; r->tested && k < r->nrules; k++) {

@@ -112,6 +112,16 @@ static json_t *check_sarif(const char *text)
             cr_assert(line >= 1 && (size_t)line <= nlines, "%s: line %lld out of range", uri, (long long)line);
             cr_assert_geq(col, 1);
         }
+        size_t k;
+        json_t *rel;
+        json_array_foreach(json_object_get(res, "relatedLocations"), k, rel) {
+            json_t *rp = json_object_get(rel, "physicalLocation");
+            const char *ru = json_string_value(json_object_get(json_object_get(rp, "artifactLocation"), "uri"));
+            json_int_t rl = json_integer_value(json_object_get(json_object_get(rp, "region"), "startLine"));
+            cr_assert(rl >= 1 && (size_t)rl <= lines_in(ru), "%s: related line %lld", ru, (long long)rl);
+            cr_assert_not_null(json_object_get(json_object_get(rel, "message"), "text"));
+            json_object_set_new(counts, "related", json_integer(json_integer_value(json_object_get(counts, "related")) + 1));
+        }
         char key[64];
         snprintf(key, sizeof key, "%s/%s", rid, level);
         json_object_set_new(counts, key, json_integer(json_integer_value(json_object_get(counts, key)) + 1));
@@ -147,7 +157,8 @@ Test(sarif, failing_tests_coverage_and_a_bad_test_file)
     cr_assert_eq(count(c, "coverage/note"), 2);
     cr_assert_eq(count(c, "coverage/error"), 1);
     cr_assert_eq(count(c, "load/error"), 1);
-    cr_assert_eq(json_object_size(c), 4);
+    cr_assert_eq(count(c, "related"), 2);   /* failed tests with a deciding rule */
+    cr_assert_eq(json_object_size(c), 5);
     json_decref(c);
     free(out);
 }
