@@ -34,7 +34,7 @@ int check_percent(const result *r)
 /* The rules of the report: one per kind of result. */
 static const struct sarif_rule {
     const char *id, *name, *text;
-} sarif_rules[] = {
+} sarif_rules_table[] = {
     { "load", "InvalidInput", "A manifest or policy test file is invalid, or a policy does not compile" },
     { "encryption", "EncryptionNotDeclared",
       "A `require encryption` rule applies to a port or column that does not declare that encryption" },
@@ -45,25 +45,41 @@ static const struct sarif_rule {
     { "policy-test", "PolicyTestFailed", "A policy test's decision differs from what the test expects" },
     { "coverage", "RuleNotCovered", "Policy tests do not evaluate an access rule, or too few of them" },
 };
-enum { N_SARIF_RULES = sizeof sarif_rules / sizeof *sarif_rules };
+enum { N_SARIF_RULES = sizeof sarif_rules_table / sizeof *sarif_rules_table };
 
-static int sarif_rule_index(const char *id)
+/* The report being built: the driver's rules and the results. */
+typedef struct sarif {
+    json_t *rules, *results;
+} sarif;
+
+static json_t *sarif_rule(const char *id, const char *name, const char *text)
 {
-    for (int i = 0; i < N_SARIF_RULES; i++)
-        if (strcmp(sarif_rules[i].id, id) == 0)
-            return i;
-    return 0;
+    return json_pack("{s:s, s:s, s:{s:s}, s:{s:s}}", "id", id, "name", name, "shortDescription", "text", text, "help",
+                     "text", "See docs/cli.md (policy-check) and docs/policy-tests.md.");
 }
 
-static json_t *sarif_driver(void)
+/* The index of rule id in the driver's rules; a check kind the table does
+ * not know (a newer library's) is added, so ruleIndex always matches. */
+static int sarif_rule_index(sarif *S, const char *id)
+{
+    size_t i;
+    json_t *r;
+    json_array_foreach(S->rules, i, r)
+        if (strcmp(json_string_value(json_object_get(r, "id")), id) == 0)
+            return (int)i;
+    char text[256];
+    snprintf(text, sizeof text, "policy-check finding of the `%s` check", id);
+    json_array_append_new(S->rules, sarif_rule(id, id, text));
+    return (int)json_array_size(S->rules) - 1;
+}
+
+static json_t *sarif_rules(void)
 {
     json_t *rules = json_array();
     for (int i = 0; i < N_SARIF_RULES; i++)
-        json_array_append_new(rules, json_pack("{s:s, s:s, s:{s:s}, s:{s:s}}", "id", sarif_rules[i].id, "name",
-                                               sarif_rules[i].name, "shortDescription", "text", sarif_rules[i].text,
-                                               "help", "text",
-                                               "See docs/cli.md (policy-check) and docs/policy-tests.md."));
-    return json_pack("{s:s, s:s, s:o}", "name", "policy-check", "version", MG_VERSION, "rules", rules);
+        json_array_append_new(rules, sarif_rule(sarif_rules_table[i].id, sarif_rules_table[i].name,
+                                                sarif_rules_table[i].text));
+    return rules;
 }
 
 /* A path as a URI: a relative path as a relative reference (code scanning
@@ -107,17 +123,17 @@ static json_t *sarif_location(const char *file, int line, int col)
 }
 
 /* Appends a result to results and returns it (borrowed). */
-static json_t *sarif_add(json_t *results, const char *product, const char *rule, mg_severity sev, const char *msg,
+static json_t *sarif_add(sarif *S, const char *product, const char *rule, mg_severity sev, const char *msg,
                          const char *file, int line, int col)
 {
-    json_t *o = json_pack("{s:s, s:i, s:s, s:{s:s}}", "ruleId", rule, "ruleIndex", sarif_rule_index(rule), "level",
+    json_t *o = json_pack("{s:s, s:i, s:s, s:{s:s}}", "ruleId", rule, "ruleIndex", sarif_rule_index(S, rule), "level",
                           check_severity_name(sev), "message", "text", msg);
     json_t *locs = json_array();
     if (file)
         json_array_append_new(locs, sarif_location(file, line, col));
     json_object_set_new(o, "locations", locs);
     json_object_set_new(o, "properties", json_pack("{s:s}", "product", product));
-    json_array_append_new(results, o);
+    json_array_append_new(S->results, o);
     return o;
 }
 
@@ -150,7 +166,7 @@ static void sarif_deciding_rule(json_t *res, const char *decision)
 
 /* A load error: one result per rendered diagnostic ("file:line:col:
  * error: message" lines of err->detail), else the error itself. */
-static void sarif_load_error(json_t *results, const result *r)
+static void sarif_load_error(sarif *S, const result *r)
 {
     size_t added = 0;
     const char *s = r->err.detail;
@@ -162,13 +178,13 @@ static void sarif_load_error(json_t *results, const result *r)
         snprintf(line, sizeof line, "%.*s", (int)n, s);
         if (sscanf(line, "%1023[^:]:%d:%d: error: %n", file, &l, &c, &used) == 3 && used > 0) {
             snprintf(msg, sizeof msg, "%s", line + used);
-            sarif_add(results, r->uri, "load", MG_SEV_ERROR, msg, file, l, c);
+            sarif_add(S, r->uri, "load", MG_SEV_ERROR, msg, file, l, c);
             added++;
         }
         s += n + (nl != NULL);
     }
     if (added == 0)
-        sarif_add(results, r->uri, "load", MG_SEV_ERROR,
+        sarif_add(S, r->uri, "load", MG_SEV_ERROR,
                   r->err.message ? r->err.message : mg_status_str(r->err.code),
                   r->err.file ? r->err.file : r->manifest, r->err.line, r->err.column);
 }
@@ -195,19 +211,19 @@ static char *test_message(const ptest *t)
     return m;
 }
 
-static void sarif_product(json_t *results, const result *r, int min_cov)
+static void sarif_product(sarif *S, const result *r, int min_cov)
 {
     if (r->status)
-        sarif_load_error(results, r);
+        sarif_load_error(S, r);
     for (size_t k = 0; k < r->nfs; k++) {
         const finding *f = &r->fs[k];
-        sarif_add(results, r->uri, f->check, f->severity, f->message, f->file, f->line, f->column);
+        sarif_add(S, r->uri, f->check, f->severity, f->message, f->file, f->line, f->column);
     }
     for (size_t k = 0; r->tested && k < r->nts; k++) {
         const ptest *t = &r->ts[k];
         char *m = t->passed ? NULL : test_message(t);
         if (m)
-            sarif_deciding_rule(sarif_add(results, r->uri, "policy-test", MG_SEV_ERROR, m, t->file, t->line,
+            sarif_deciding_rule(sarif_add(S, r->uri, "policy-test", MG_SEV_ERROR, m, t->file, t->line,
                                           t->column),
                                 t->decision);
         free(m);
@@ -217,23 +233,24 @@ static void sarif_product(json_t *results, const result *r, int min_cov)
         char msg[512];
         snprintf(msg, sizeof msg, "%s rule %s is not evaluated by any policy test", u->kind, u->rule);
         if (!u->covered)
-            sarif_add(results, r->uri, "coverage", MG_SEV_NOTE, msg, u->file, u->line, u->column);
+            sarif_add(S, r->uri, "coverage", MG_SEV_NOTE, msg, u->file, u->line, u->column);
     }
     if (r->below_min) {
         char msg[256];
         snprintf(msg, sizeof msg, "policy tests cover %d%% of the access rules of %s; the minimum is %d%%",
                  check_percent(r), r->uri, min_cov);
-        sarif_add(results, r->uri, "coverage", MG_SEV_ERROR, msg, r->manifest, 0, 0);
+        sarif_add(S, r->uri, "coverage", MG_SEV_ERROR, msg, r->manifest, 0, 0);
     }
 }
 
 int check_print_sarif(const report *rep)
 {
-    json_t *results = json_array();
+    sarif S = { sarif_rules(), json_array() };
     for (size_t i = 0; i < rep->n; i++)
-        sarif_product(results, &rep->rs[i], rep->min_coverage);
-    json_t *run = json_pack("{s:{s:o}, s:s, s:o}", "tool", "driver", sarif_driver(), "columnKind",
-                            "unicodeCodePoints", "results", results);
+        sarif_product(&S, &rep->rs[i], rep->min_coverage);
+    json_t *driver = json_pack("{s:s, s:s, s:o}", "name", "policy-check", "version", MG_VERSION, "rules", S.rules);
+    json_t *run = json_pack("{s:{s:o}, s:s, s:o}", "tool", "driver", driver, "columnKind", "unicodeCodePoints",
+                            "results", S.results);
     json_t *doc = json_pack("{s:s, s:s, s:[o]}", "$schema", "https://json.schemastore.org/sarif-2.1.0.json",
                             "version", "2.1.0", "runs", run);
     char *s = doc ? json_dumps(doc, JSON_INDENT(2) | JSON_PRESERVE_ORDER) : NULL;
@@ -312,19 +329,38 @@ typedef struct counts {
     size_t tests, failures, errors;
 } counts;
 
-static const char *const check_kinds[] = { "encryption", "retention", "forget", "adoption" };
+/* The checks a product's testcases stand for: the library's four, then any
+ * other kind its findings name (a newer library's), in order of appearance.
+ * Returns how many; at most cap. */
+#define MAX_KINDS 16
+static size_t check_kinds(const result *r, const char **kinds, size_t cap)
+{
+    static const char *const fixed[] = { "encryption", "retention", "forget", "adoption" };
+    size_t n = 0;
+    for (size_t k = 0; k < 4; k++)
+        kinds[n++] = fixed[k];
+    for (size_t i = 0; i < r->nfs && n < cap; i++) {
+        size_t k = 0;
+        while (k < n && strcmp(kinds[k], r->fs[i].check) != 0)
+            k++;
+        if (k == n)
+            kinds[n++] = r->fs[i].check;
+    }
+    return n;
+}
 
 static counts product_counts(const result *r)
 {
     counts c = { 1, 0, r->status != MG_OK };
-    if (r->digest[0])
-        for (size_t k = 0; k < 4; k++) {
-            c.tests++;
-            bool failed = false;
-            for (size_t i = 0; i < r->nfs; i++)
-                failed |= r->fs[i].severity == MG_SEV_ERROR && strcmp(r->fs[i].check, check_kinds[k]) == 0;
-            c.failures += failed;
-        }
+    const char *kinds[MAX_KINDS];
+    size_t nk = r->digest[0] ? check_kinds(r, kinds, MAX_KINDS) : 0;
+    for (size_t k = 0; k < nk; k++) {
+        c.tests++;
+        bool failed = false;
+        for (size_t i = 0; i < r->nfs; i++)
+            failed |= r->fs[i].severity == MG_SEV_ERROR && strcmp(r->fs[i].check, kinds[k]) == 0;
+        c.failures += failed;
+    }
     if (r->tested) {
         c.tests += r->nts + 1;
         c.failures += r->tfailed + r->below_min;
@@ -418,10 +454,12 @@ static char *coverage_text(const result *r)
 
 static void junit_checks(FILE *f, const result *r)
 {
-    for (size_t k = 0; k < 4; k++) {
+    const char *kinds[MAX_KINDS];
+    size_t nk = check_kinds(r, kinds, MAX_KINDS);
+    for (size_t k = 0; k < nk; k++) {
         const char *first = NULL;
-        char *body = check_findings(r, check_kinds[k], &first);
-        tcase c = { r->uri, check_kinds[k], NULL, 0, first ? "failure" : NULL, check_kinds[k], first,
+        char *body = check_findings(r, kinds[k], &first);
+        tcase c = { r->uri, kinds[k], NULL, 0, first ? "failure" : NULL, kinds[k], first,
                     first ? body : NULL, !first && body && body[0] ? body : NULL };
         junit_case(f, &c);
         free(body);

@@ -83,10 +83,11 @@ static json_t *check_sarif(const char *text)
     json_t *rules = json_object_get(driver, "rules");
     static const char *const ids[] = { "load", "encryption", "retention", "forget", "adoption", "policy-test",
                                        "coverage" };
-    cr_assert_eq(json_array_size(rules), 7);
-    for (size_t i = 0; i < 7; i++) {
+    cr_assert_geq(json_array_size(rules), 7);     /* and any newer check kinds */
+    for (size_t i = 0; i < json_array_size(rules); i++) {
         json_t *r = json_array_get(rules, i);
-        cr_assert_str_eq(json_string_value(json_object_get(r, "id")), ids[i]);
+        if (i < 7)
+            cr_assert_str_eq(json_string_value(json_object_get(r, "id")), ids[i]);
         cr_assert_gt(strlen(json_string_value(json_object_get(json_object_get(r, "shortDescription"), "text"))), 10);
     }
     json_t *counts = json_object();
@@ -95,8 +96,8 @@ static json_t *check_sarif(const char *text)
     json_array_foreach(json_object_get(run, "results"), i, res) {
         const char *rid = json_string_value(json_object_get(res, "ruleId"));
         json_int_t idx = json_integer_value(json_object_get(res, "ruleIndex"));
-        cr_assert(idx >= 0 && idx < 7);
-        cr_assert_str_eq(rid, ids[idx]);
+        cr_assert(idx >= 0 && (size_t)idx < json_array_size(rules));
+        cr_assert_str_eq(rid, json_string_value(json_object_get(json_array_get(rules, idx), "id")));
         const char *level = json_string_value(json_object_get(res, "level"));
         cr_assert(strcmp(level, "error") == 0 || strcmp(level, "warning") == 0 || strcmp(level, "note") == 0);
         cr_assert_gt(strlen(json_string_value(json_object_get(json_object_get(res, "message"), "text"))), 0);
