@@ -38,7 +38,14 @@ typedef struct ld {
     bool have_doc;
     mg_error *err;
     mg_status st;            /* the first failure, MG_OK while none */
+    const char *what;        /* "manifest" in messages, or NULL for that */
 } ld;
+
+/* What the file is, for messages: a manifest unless the reader says. */
+static const char *what_of(const ld *L)
+{
+    return L->what ? L->what : "manifest";
+}
 
 /* Renders "file:line:col: error: msg", the source line and a caret. Columns
  * count characters, as libyaml's do; tabs are kept so the caret lines up. */
@@ -1195,11 +1202,11 @@ static bool check_event(ld *L, const yaml_event_t *ev, int *depth, size_t *count
     switch (ev->type) {
     case YAML_DOCUMENT_START_EVENT:
         if (++*docs > 1)
-            return fail_at(L, MG_EMANIFEST, line, col, "a manifest is one YAML document; found a second one");
+            return fail_at(L, MG_EMANIFEST, line, col, "a %s is one YAML document; found a second one", what_of(L));
         return true;
     case YAML_ALIAS_EVENT:
-        return fail_at(L, MG_EMANIFEST, line, col, "YAML aliases (`*%s`) are not allowed in a manifest",
-                       (const char *)ev->data.alias.anchor);
+        return fail_at(L, MG_EMANIFEST, line, col, "YAML aliases (`*%s`) are not allowed in a %s",
+                       (const char *)ev->data.alias.anchor, what_of(L));
     case YAML_SCALAR_EVENT:
         anchor = ev->data.scalar.anchor;
         tag = ev->data.scalar.tag;
@@ -1222,13 +1229,14 @@ static bool check_event(ld *L, const yaml_event_t *ev, int *depth, size_t *count
         return true;
     }
     if (anchor)
-        return fail_at(L, MG_EMANIFEST, line, col, "YAML anchors (`&%s`) are not allowed in a manifest",
-                       (const char *)anchor);
+        return fail_at(L, MG_EMANIFEST, line, col, "YAML anchors (`&%s`) are not allowed in a %s",
+                       (const char *)anchor, what_of(L));
     if (tag)
-        return fail_at(L, MG_EMANIFEST, line, col, "YAML tags (`%s`) are not allowed in a manifest",
-                       (const char *)tag);
+        return fail_at(L, MG_EMANIFEST, line, col, "YAML tags (`%s`) are not allowed in a %s",
+                       (const char *)tag, what_of(L));
     if (++*count > MF_MAX_NODES)
-        return fail_at(L, MG_ELIMIT, line, col, "more than %d YAML nodes in one manifest", MF_MAX_NODES);
+        return fail_at(L, MG_ELIMIT, line, col, "more than %d YAML nodes in one %s", MF_MAX_NODES,
+                       what_of(L));
     if (*depth > MF_MAX_DEPTH)
         return fail_at(L, MG_ELIMIT, line, col, "YAML nested deeper than %d levels", MF_MAX_DEPTH);
     return true;
@@ -1262,8 +1270,8 @@ static bool check_events(ld *L)
 static bool load_yaml(ld *L, yaml_node_t **root)
 {
     if (L->len > MF_MAX_FILE)
-        return fail_at(L, MG_ELIMIT, 0, 0, "%s is %zu bytes; a manifest may be at most %u bytes (8 MiB)",
-                       L->file, L->len, MF_MAX_FILE);
+        return fail_at(L, MG_ELIMIT, 0, 0, "%s is %zu bytes; a %s may be at most %u bytes (8 MiB)",
+                       L->file, L->len, what_of(L), MF_MAX_FILE);
     if (!check_events(L))
         return false;
     yaml_parser_t ps;
@@ -1278,7 +1286,7 @@ static bool load_yaml(ld *L, yaml_node_t **root)
         return false;
     L->have_doc = true;
     *root = yaml_document_get_root_node(&L->doc);
-    return *root || fail_at(L, MG_EMANIFEST, 1, 1, "the manifest is empty");
+    return *root || fail_at(L, MG_EMANIFEST, 1, 1, "the %s is empty", what_of(L));
 }
 
 static void ld_done(ld *L)
@@ -1453,6 +1461,34 @@ mg_status mf_mesh_parse(const char *name, const char *text, size_t len,
 }
 
 /* ==========================================================================
+ * Other YAML files read under the manifest rules
+ * ========================================================================== */
+
+mg_status mf_yaml_load(const char *file, const char *what, const char *text, size_t len,
+                       yaml_document_t *doc, mg_error *err)
+{
+    ld L = { .file = file, .text = text, .len = len, .err = err, .what = what };
+    yaml_node_t *root;
+    if (!load_yaml(&L, &root)) {
+        ld_done(&L);
+        return L.st;
+    }
+    *doc = L.doc;      /* the caller's now */
+    return MG_OK;
+}
+
+mg_status mf_yaml_fail(const char *file, const char *text, size_t len, mg_status code, int line, int col,
+                       mg_error *err, const char *fmt, ...)
+{
+    ld L = { .file = file, .text = text, .len = len, .err = err };
+    va_list ap;
+    va_start(ap, fmt);
+    vfail(&L, code, line, col, fmt, ap);
+    va_end(ap);
+    return code;
+}
+
+/* ==========================================================================
  * Loading a mesh directory
  * ========================================================================== */
 
@@ -1489,6 +1525,11 @@ static mg_status read_text(const char *path, char **text, size_t *len, mg_error 
     *text = buf;
     *len = n;
     return MG_OK;
+}
+
+mg_status mf_read_text(const char *path, char **text, size_t *len, mg_error *err)
+{
+    return read_text(path, text, len, err);
 }
 
 static int cmp_names(const void *a, const void *b)

@@ -14,6 +14,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <yaml.h>
 #include "meshgov.h"
 #include "stdlib/value.h"
 #include "stdlib/error.h"
@@ -172,6 +173,27 @@ mg_status mf_mesh_parse(const char *name, const char *text, size_t len,
 
 void mf_mesh_free(mf_mesh *m);
 void mf_product_free(mf_product *p);   /* for mf_product_parse results */
+
+/* ---- other YAML files under the same rules (policy tests) -------------- */
+
+/* Reads a whole file (at most MF_MAX_FILE bytes) into a new NUL-terminated
+ * buffer the caller frees; MG_EIO names the file. */
+mg_status mf_read_text(const char *path, char **text, size_t *len, mg_error *err);
+
+/* Parses one YAML document under the manifest rules (no anchors, aliases or
+ * tags; size, node and depth limits) into *doc, which the caller deletes
+ * with yaml_document_delete. `what` names the kind of file in messages
+ * ("policy test file"). Errors are MG_EMANIFEST (or MG_ELIMIT, MG_ENOMEM)
+ * located in file, with a rendered detail. */
+mg_status mf_yaml_load(const char *file, const char *what, const char *text,
+                       size_t len, yaml_document_t *doc, mg_error *err);
+
+/* Sets err to code at file:line:col with the message and a rendered
+ * detail (source line and caret) of text; returns code. */
+mg_status mf_yaml_fail(const char *file, const char *text, size_t len,
+                       mg_status code, int line, int col, mg_error *err,
+                       const char *fmt, ...)
+    __attribute__((format(printf, 8, 9)));
 
 const mf_product *mf_mesh_product(const mf_mesh *m, const char *uri);
 const mf_port *mf_product_port(const mf_product *p, const char *name);

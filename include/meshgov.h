@@ -319,6 +319,63 @@ mg_status mg_check_product(mg_engine *e, const char *mesh_dir,
                            mg_finding_fn fn, void *ud, mg_error *err);
 
 /* ======================================================================
+ * Policy tests
+ * ======================================================================
+ * A product lists policy test files in its manifest (`tests:`); each test
+ * is a request with a pinned clock and the decision it expects: the effect,
+ * per-column effects and masks, the deciding rules or policies
+ * (docs/policy-tests.md). Running them also measures rule coverage: which
+ * access rules of the set some test's decision evaluated. */
+
+/* The outcome of one test. Every string is valid during the callback only. */
+typedef struct mg_test_result {
+    const char *product;   /* product URI */
+    const char *name;      /* the test's `name` */
+    const char *file;      /* the test file */
+    int line, column;      /* where the test starts in it */
+    bool passed;
+    const char *failure;   /* NULL when passed; otherwise every difference,
+                              one per line ("effect: expected allow, got
+                              deny"), or why the request was not decided */
+    const char *decision;  /* the decision as JSON with its rule trace
+                              (mg_decision_json with explain); NULL when the
+                              request could not be decided */
+} mg_test_result;
+
+/* One access rule (permit, forbid, mask) of the set that can apply to some
+ * request on the product, and whether a test's decision evaluated it. */
+typedef struct mg_rule_coverage {
+    const char *product;
+    const char *rule;      /* "<policy>@<version>#<ordinal>" */
+    const char *kind;      /* "permit", "forbid" or "mask" */
+    const char *file;      /* the policy file */
+    int line, column;
+    bool covered;
+} mg_rule_coverage;
+
+/* Callbacks of mg_test_product, each may be NULL; return nonzero to stop. */
+typedef struct mg_test_hooks {
+    int (*test)(void *ud, const mg_test_result *r);     /* per test, in order */
+    int (*rule)(void *ud, const mg_rule_coverage *c);   /* per rule, after all
+                                                           tests, rule order */
+    void *ud;
+} mg_test_hooks;
+
+/* Runs the policy tests of product_uri (the files its manifest lists, in
+ * order) against the engine's current policy set, which must be that
+ * product's (load it with mg_engine_load first), then reports coverage.
+ * Only the product's own manifest (mesh_dir/domains/<domain>/<name>/
+ * product.yaml) is read again: mg_engine_load has checked the mesh.
+ * Returns MG_OK when the tests ran, whatever their outcome; MG_EINVAL when
+ * no set or another product's set is loaded; the errors of reading that
+ * manifest; MG_EMANIFEST for a malformed test file (located, with a
+ * rendered detail); MG_EIO for an unreadable one. A request a test cannot
+ * make (an unknown port, say) is a failed test, not an error. */
+mg_status mg_test_product(mg_engine *e, const char *mesh_dir,
+                          const char *product_uri, const mg_test_hooks *hooks,
+                          mg_error *err);
+
+/* ======================================================================
  * Retention, encryption and forget rules
  * ======================================================================
  * These evaluate the non-access rules of a set for one port (or column) of

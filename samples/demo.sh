@@ -5,7 +5,8 @@
 # commands it runs, so they can be copied.
 #
 # Sections: access decisions, one decision explained, a batch of requests,
-# CI checks, embedding (the sidecar). Later sections are marked below.
+# CI checks, policy tests and CI reports, embedding (the sidecar). Later
+# sections are marked below.
 set -u
 build=${1:-build}
 root=$(cd "$(dirname "$0")/.." && pwd) || exit 2
@@ -110,6 +111,32 @@ section "CI: policy-check"
 # ==========================================================================
 note "Every product's manifest and policy set, as a CI job checks them."
 run 0 "$policy_check" --mesh "$mesh"
+
+# ==========================================================================
+section "CI: policy tests, SARIF and JUnit (samples/ci, samples/broken)"
+# ==========================================================================
+note "Each product's policy tests (tests/*.yaml beside its manifest) decide
+requests at a pinned clock and state the decision they expect; coverage is
+the share of access rules the tests evaluate."
+run 0 "$policy_check" --mesh "$mesh" --product dp://web/clicks --min-coverage 90
+note "
+samples/broken is the same mesh with the mistakes CI is there to catch: an
+undeclared encryption, a global policy past its grace date, a failing policy
+test, a typo in a policy. policy-check exits 1."
+run 1 "$policy_check" --mesh samples/broken --now 2026-11-01T00:00:00Z
+ci=$root/$build/demo-ci
+mkdir -p "$ci"
+note "
+The reports samples/ci/policy-check.yml uploads: SARIF for code scanning,
+JUnit XML for the test view."
+for f in sarif junit; do
+    out=$ci/policy-check.$f
+    [ $f = junit ] && out=$ci/policy-check.xml
+    printf '\n%s$ %s%s\n' "$bold" "$policy_check --mesh samples/broken --now 2026-11-01T00:00:00Z --format $f > $out" "$reset"
+    "$policy_check" --mesh samples/broken --now 2026-11-01T00:00:00Z --format $f > "$out"
+    [ $? = 1 ] || { echo "demo: policy-check --format $f: expected exit status 1" >&2; failed=1; }
+done
+note "$(grep -c '"ruleId"' "$ci/policy-check.sarif") SARIF results; $(grep -o '<testsuites[^>]*>' "$ci/policy-check.xml")"
 
 # ==========================================================================
 section "Embedding: the sample sidecar (samples/sidecar)"

@@ -246,7 +246,10 @@ Test(sample, orders_product)
     cr_assert_str_eq(p->policies.v[0], "samples/mesh/domains/sales/orders/policies/orders_access.policy");
     cr_assert_eq(p->policies.locs[0].line, 17);
     cr_assert_eq(p->policies.locs[0].col, 12);
-    cr_assert_eq(p->tests.n, 0);
+    cr_assert_eq(p->tests.n, 1);
+    cr_assert_str_eq(p->tests.v[0], "samples/mesh/domains/sales/orders/tests/orders_access.yaml");
+    cr_assert_eq(p->tests.locs[0].line, 18);
+    cr_assert_eq(p->tests.locs[0].col, 9);
 }
 
 Test(sample, orders_ports_and_columns)
@@ -277,7 +280,7 @@ Test(sample, orders_ports_and_columns)
     cr_assert(email->encrypted);
     cr_assert_not(pt->columns[0].encrypted);
     cr_assert_str_eq(email->loc.file, "samples/mesh/domains/sales/orders/product.yaml");
-    cr_assert_eq(email->loc.line, 30);
+    cr_assert_eq(email->loc.line, 31);
     cr_assert_eq(email->loc.col, 9);
     const mf_port *daily = mf_product_port(p, "daily_sales");
     cr_assert_str_eq(daily->visibility, "public");
@@ -306,7 +309,7 @@ Test(sample, customer360_inputs)
         cr_assert_str_eq(pt->from_port, from[i][2]);
         cr_assert_eq(pt->ncolumns, 0);
     }
-    cr_assert_eq(p->ports[3].from_loc.line, 27);
+    cr_assert_eq(p->ports[3].from_loc.line, 28);
     cr_assert_eq(p->ports[3].from_loc.col, 11);
     cr_assert_not(p->ports[4].is_input);
     cr_assert_str_eq(p->ports[4].name, "customer360");
