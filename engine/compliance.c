@@ -14,6 +14,7 @@
 #include <string.h>
 #include <time.h>
 #include "engine/engine.h"
+#include "engine/lint.h"
 #include "engine/manifest.h"
 
 /* What every check of one product shares. */
@@ -27,10 +28,12 @@ typedef struct chk {
     bool stop;           /* the callback asked to stop */
 } chk;
 
-static void report(chk *c, mg_severity sev, const char *check, const mf_loc *at, const char *fmt, ...)
-    __attribute__((format(printf, 5, 6)));
+/* Reports a finding about policy (NULL: about the manifest as a whole). */
+static void report_on(chk *c, mg_severity sev, const char *check, const char *policy, const mf_loc *at,
+                      const char *fmt, ...) __attribute__((format(printf, 6, 7)));
 
-static void report(chk *c, mg_severity sev, const char *check, const mf_loc *at, const char *fmt, ...)
+static void report_on(chk *c, mg_severity sev, const char *check, const char *policy, const mf_loc *at,
+                      const char *fmt, ...)
 {
     if (c->stop)
         return;
@@ -39,9 +42,12 @@ static void report(chk *c, mg_severity sev, const char *check, const mf_loc *at,
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    mg_finding f = { sev, check, msg, at->file, at->line, at->col, c->pr->uri };
+    mg_finding f = { .severity = sev, .check = check, .message = msg, .file = at->file, .line = at->line,
+                     .column = at->col, .product = c->pr->uri, .policy = policy };
     c->stop = c->fn(c->ud, &f) != 0;
 }
+
+#define report(c, sev, check, at, ...) report_on(c, sev, check, NULL, at, __VA_ARGS__)
 
 /* ==========================================================================
  * Encryption
@@ -192,10 +198,14 @@ static mg_status check_forget(chk *c, const mf_port *pt, int port, mg_error *err
 {
     mg_forget_plan plan;
     mg_status s = mg_forget_plan_of(c->set, port, c->now_us, &plan, err);
-    if (s == MG_OK && plan.covered && (!pt->subject_key || !pt->subject_key[0]))
-        report(c, MG_SEV_ERROR, "forget", &pt->loc,
+    if (s == MG_OK && plan.covered && (!pt->subject_key || !pt->subject_key[0])) {
+        /* A rule id is <policy>@<version>#<ordinal>. */
+        char policy[sizeof plan.rule];
+        snprintf(policy, sizeof policy, "%.*s", (int)strcspn(plan.rule, "@"), plan.rule);
+        report_on(c, MG_SEV_ERROR, "forget", policy, &pt->loc,
                "%s port `%s` must declare a `subject_key`: forget rule %s covers it", pt->is_input ? "input" : "output",
-               pt->name, plan.rule);
+                  pt->name, plan.rule);
+    }
     return s;
 }
 
@@ -227,14 +237,14 @@ static void check_global(chk *c, const mf_global *g)
     const mf_loc *at = ad ? &ad->loc : &c->pr->uri_loc;
     if (g->lifecycle == MF_REQUIRED) {
         if (!ad)
-            report(c, MG_SEV_ERROR, "adoption", at, "required policy `%s` is not adopted (latest version %lld)",
+            report_on(c, MG_SEV_ERROR, "adoption", g->id, at, "required policy `%s` is not adopted (latest version %lld)",
                    g->id, (long long)g->version);
         else if (ad->version < g->version)
-            report(c, MG_SEV_ERROR, "adoption", at,
+            report_on(c, MG_SEV_ERROR, "adoption", g->id, at,
                    "required policy `%s` is adopted at version %lld; the latest is %lld", g->id,
                    (long long)ad->version, (long long)g->version);
         if (ad && ad->mode == 1)
-            report(c, MG_SEV_ERROR, "adoption", at, "required policy `%s` is adopted in dry_run; it must be enforced",
+            report_on(c, MG_SEV_ERROR, "adoption", g->id, at, "required policy `%s` is adopted in dry_run; it must be enforced",
                    g->id);
         return;
     }
@@ -246,10 +256,10 @@ static void check_global(chk *c, const mf_global *g)
     mg_severity sev = late ? MG_SEV_ERROR : MG_SEV_WARNING;
     const char *when = late ? "ended" : "ends";
     if (!ad)
-        report(c, sev, "adoption", at, "policy `%s` is not adopted (latest version %lld); its grace period %s on %s",
+        report_on(c, sev, "adoption", g->id, at, "policy `%s` is not adopted (latest version %lld); its grace period %s on %s",
                g->id, (long long)g->version, when, day);
     else
-        report(c, sev, "adoption", at,
+        report_on(c, sev, "adoption", g->id, at,
                "policy `%s` is adopted at version %lld; the latest is %lld; its grace period %s on %s", g->id,
                (long long)ad->version, (long long)g->version, when, day);
 }
@@ -298,6 +308,8 @@ mg_status mg_check_product(mg_engine *e, const char *mesh_dir, const char *produ
         s = check_ports(&c, err);
         for (size_t i = 0; s == MG_OK && !c.stop && i < m->nglobals; i++)
             check_global(&c, &m->globals[i]);
+        if (s == MG_OK && !c.stop)
+            lint_product(set, m, pr, fn, ud, &c.stop);
     }
     mf_mesh_free(m);
     mg_policy_set_release(set);

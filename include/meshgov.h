@@ -296,11 +296,17 @@ typedef enum mg_severity {
 /* One finding. Every string is valid during the callback only. */
 typedef struct mg_finding {
     mg_severity severity;
-    const char *check;    /* "encryption", "retention", "forget", "adoption" */
+    const char *check;    /* "encryption", "retention", "forget", "adoption",
+                             or a lint: "lint-never-applies",
+                             "lint-shadowed-permit", "lint-local-repermit" */
     const char *message;  /* one line, no file prefix */
-    const char *file;     /* the manifest the finding is located in */
+    const char *file;     /* the manifest (or, for a lint, the policy file)
+                             the finding is located in */
     int line, column;     /* 1-based; 0 when unknown */
     const char *product;  /* product URI */
+    const char *policy;   /* the policy the finding is about (adoption,
+                             forget, lints), or NULL when it concerns the
+                             manifest as a whole (encryption, retention) */
 } mg_finding;
 
 /* Receives each finding; return nonzero to stop the checks early. */
@@ -310,7 +316,10 @@ typedef int (*mg_finding_fn)(void *ud, const mg_finding *f);
  * policy set, which must be that product's (load it first with
  * mg_engine_load: a set that does not compile is that call's error).
  * Findings go to fn, in manifest order: encryption and retention/forget per
- * port, then adoption per catalogue policy. `grace` deadlines are compared
+ * port, then adoption per catalogue policy, then lints (warnings located at
+ * the rule, in rule order: rules that can never apply, permits shadowed by
+ * an unconditional forbid, local permits of what a global forbid forbids;
+ * docs/cli.md "Lints"). `grace` deadlines are compared
  * with now_us. Returns MG_OK when the checks ran, whatever they found;
  * MG_EINVAL when no set or another product's set is loaded; the manifest
  * errors of mf_mesh_load; MG_EEVAL when a rule's condition fails. */
