@@ -34,8 +34,9 @@ POLICY_SRC := $(wildcard policy/*.c)
 AUDIT_SRC  := $(wildcard audit/*.c)
 ENGINE_SRC := $(wildcard engine/*.c)
 # The front end of the engine: everything that needs policy/ to turn source
-# into bytecode. The rest of the engine runs bytecode without it.
-ENGINE_FRONT_SRC := $(filter engine/compile%.c engine/load%.c,$(ENGINE_SRC))
+# into bytecode (the adoption report compiles each product's set). The rest
+# of the engine runs bytecode without it.
+ENGINE_FRONT_SRC := $(filter engine/compile%.c engine/load%.c engine/adoption%.c,$(ENGINE_SRC))
 ENGINE_VM_SRC    := $(filter-out $(ENGINE_FRONT_SRC),$(ENGINE_SRC))
 CLI_COMMON_SRC   := $(filter-out cli/meshgov.c cli/policy_check.c,$(wildcard cli/*.c))
 
