@@ -13,14 +13,14 @@
 
 /* Colours per mg_adoption_status: fill, text, and a label for people. */
 static const struct {
-    const char *bg, *fg, *bar, *label;
+    const char *bg, *fg, *bar, *on_bar, *label;
 } status_style[ADOPTION_NSTATUS] = {
-    { "#e6f4ea", "#1e6b34", "#34a853", "adopted" },
-    { "#fff1e0", "#9a4b00", "#f29900", "outdated" },
-    { "#e3efff", "#1a4f9c", "#4b8bf5", "dry run" },
-    { "#fff8d6", "#7a5d00", "#f5c518", "missing, in grace" },
-    { "#fde7e7", "#a31515", "#d93025", "missing" },
-    { "#f1f3f4", "#5f6368", "#bdc1c6", "draft" },
+    { "#e6f4ea", "#1e6b34", "#34a853", "#fff", "adopted" },
+    { "#fff1e0", "#9a4b00", "#f29900", "#fff", "outdated" },
+    { "#e3efff", "#1a4f9c", "#4b8bf5", "#fff", "dry run" },
+    { "#fff8d6", "#7a5d00", "#f5c518", "#3c4043", "missing, in grace" },
+    { "#fde7e7", "#a31515", "#d93025", "#fff", "missing" },
+    { "#f1f3f4", "#5f6368", "#bdc1c6", "#3c4043", "draft" },
 };
 
 static const char css[] =
@@ -41,9 +41,11 @@ static const char css[] =
     ".legend i{display:inline-block;width:12px;height:12px;border-radius:3px;margin-right:5px;"
     "vertical-align:-1px;border:1px solid rgba(0,0,0,.15)}"
     "table{border-collapse:collapse;width:100%}"
-    "th,td{padding:6px 8px;text-align:left;border-bottom:1px solid #e8eaed;vertical-align:top}"
+    "th,td{padding:6px 8px;text-align:left;border-bottom:1px solid #e8eaed;vertical-align:middle}"
     "th{font-size:12px;color:#5f6368;font-weight:600}"
-    ".matrix th.p{font-size:11px;text-align:center;vertical-align:bottom;word-break:break-word;min-width:90px}"
+    ".matrix{table-layout:fixed}.matrix col.u{width:230px}.matrix col.k{width:76px}"
+    ".matrix td{vertical-align:middle}"
+    ".matrix th.p{font-size:11px;text-align:center;vertical-align:bottom;overflow-wrap:anywhere}"
     ".matrix td.c{text-align:center;font-size:12px;font-weight:600;border:2px solid #fff;border-radius:4px}"
     ".matrix td.c small{display:block;font-weight:400;font-size:11px}"
     ".matrix td.u{white-space:nowrap;font-family:ui-monospace,Menlo,Consolas,monospace;font-size:12px}"
@@ -53,7 +55,8 @@ static const char css[] =
     ".prod{background:#fff;border:1px solid #dadce0;border-radius:8px;padding:16px 20px;margin:0 0 16px;"
     "break-inside:avoid}"
     ".prod .head{display:flex;justify-content:space-between;align-items:baseline;gap:16px;margin-bottom:8px}"
-    ".mono{font-family:ui-monospace,Menlo,Consolas,monospace}"
+    ".mono{font-family:ui-monospace,Menlo,Consolas,monospace;font-size:13px}.muted{color:#80868b}"
+    "h3.mono{font-size:16px}pre.mono{white-space:pre-wrap;font-size:12px;margin:4px 0}"
     ".meta{display:flex;flex-wrap:wrap;gap:20px;color:#5f6368;font-size:12px;margin-bottom:10px}"
     ".meta b{color:#202124;font-weight:600}"
     ".st{display:inline-block;padding:1px 8px;border-radius:4px;font-size:12px;font-weight:600}"
@@ -145,9 +148,9 @@ static void chart(FILE *out, const mg_adoption *a)
     const int label_w = 230, bar_w = 760, row_h = 30, top = 8;
     int h = top + (int)a->npolicies * row_h + 24;
     fprintf(out,
-            "<svg width=\"%d\" height=\"%d\" viewBox=\"0 0 %d %d\" role=\"img\" "
+            "<svg width=\"100%%\" viewBox=\"0 0 %d %d\" role=\"img\" "
             "aria-label=\"adoption per global policy\" font-family=\"sans-serif\" font-size=\"12\">\n",
-            label_w + bar_w + 120, h, label_w + bar_w + 120, h);
+            label_w + bar_w + 120, h);
     for (int t = 0; t <= 4; t++) {
         int x = label_w + bar_w * t / 4;
         fprintf(out, "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" stroke=\"#e8eaed\"/>", x, top - 4, x, h - 20);
@@ -170,9 +173,9 @@ static void chart(FILE *out, const mg_adoption *a)
                          "</rect>",
                     x, y + 2, w, status_style[st].bar, status_style[st].label, s.counts[st]);
             if (w >= 24)
-                fprintf(out, "<text x=\"%.1f\" y=\"%d\" text-anchor=\"middle\" fill=\"#fff\" font-weight=\"600\">%zu"
+                fprintf(out, "<text x=\"%.1f\" y=\"%d\" text-anchor=\"middle\" fill=\"%s\" font-weight=\"600\">%zu"
                              "</text>",
-                        x + w / 2, y + 16, s.counts[st]);
+                        x + w / 2, y + 16, status_style[st].on_bar, s.counts[st]);
             x += w;
         }
         fprintf(out, "<text x=\"%d\" y=\"%d\" fill=\"#5f6368\">%zu/%zu adopted</text>\n", label_w + bar_w + 8, y + 16,
@@ -187,7 +190,8 @@ static void chart(FILE *out, const mg_adoption *a)
 
 static void matrix(FILE *out, const mg_adoption *a)
 {
-    fputs("<table class=\"matrix\"><thead><tr><th>product</th><th>checks</th>", out);
+    fputs("<table class=\"matrix\"><colgroup><col class=\"u\"><col class=\"k\"></colgroup>"
+          "<thead><tr><th>product</th><th>checks</th>", out);
     for (size_t i = 0; a->nproducts && i < a->npolicies; i++) {
         fputs("<th class=\"p\">", out);
         esc_breakable(out, a->products[0].cells[i].policy);
@@ -235,7 +239,7 @@ static void detail_cells(FILE *out, const mg_adoption_product *p)
         fprintf(out, "</td><td>v%lld</td><td>%s</td><td>%s</td><td>%s</td><td>", (long long)c->latest_version,
                 c->lifecycle, grace, c->mode ? c->mode : "&#8212;");
         status_badge(out, c->status);
-        fprintf(out, "</td><td><span class=\"chk %s\">%s</span></td><td class=\"sub\">not run</td>",
+        fprintf(out, "</td><td><span class=\"chk %s\">%s</span></td><td class=\"muted\">not run</td>",
                 check_class(c->checks), mg_check_result_str(c->checks));
         if (p->has_log)
             fprintf(out, "<td>%llu</td><td>%llu</td></tr>\n", (unsigned long long)c->decided,
