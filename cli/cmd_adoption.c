@@ -175,11 +175,16 @@ static int print_text(FILE *out, const mg_adoption *a)
         table_row(&s, a->products[0].cells[i].policy, adopting, enforced, counts);
     }
     bool oom = m.oom || p.oom || s.oom;
-    table_print(out, &m);
+    if (a->npolicies)
+        table_print(out, &m);
+    else
+        fputs("The mesh's catalogue has no global policies.\n", out);
     fputc('\n', out);
     table_print(out, &p);
-    fputc('\n', out);
-    table_print(out, &s);
+    if (a->npolicies) {
+        fputc('\n', out);
+        table_print(out, &s);
+    }
     if (oom)
         return cli_error("meshgov adoption", "out of memory");
     for (size_t i = 0; i < a->nproducts; i++)
