@@ -6,7 +6,7 @@
  * of them dry-run policies would have changed.
  *
  * Everything here is read from other parts of the library: the manifests
- * (mf_mesh_load), the compiled set (mg_engine_load: the effective mode of
+ * (the engine's mesh snapshot, as mf_mesh_load reads them), the compiled set (mg_engine_load: the effective mode of
  * each adopted policy), the compliance checks and lints (mg_check_product)
  * and the audit log (mg_audit_query over "decision" entries, whose payload
  * records the dry-run effect beside the effect; engine/decide.c).
@@ -21,6 +21,7 @@
 #include <sys/stat.h>
 #include "engine/engine.h"
 #include "engine/manifest.h"
+#include "engine/meshcache.h"
 
 const char *mg_adoption_status_str(mg_adoption_status s)
 {
@@ -382,10 +383,11 @@ mg_status mg_adoption_report(mg_engine *e, const char *mesh_dir, const char *con
         *out = NULL;
     if (!e || !mesh_dir || !out || (n && !uris))
         return mg_error_set(err, MG_EINVAL, NULL, 0, 0, "NULL argument");
-    mf_mesh *m = NULL;
-    mg_status s = mf_mesh_load(mesh_dir, &m, err);
+    mg__mesh *snap = NULL;
+    mg_status s = mg__mesh_acquire(mg__engine_meshes(e), mesh_dir, &snap, err);
     if (s)
         return s;
+    const mf_mesh *m = mg__mesh_get(snap);
     const mf_product **prs = NULL;
     size_t np = 0;
     mg_adoption *a = calloc(1, sizeof *a);
@@ -404,7 +406,7 @@ mg_status mg_adoption_report(mg_engine *e, const char *mesh_dir, const char *con
         s = report_product(e, mesh_dir, m, prs[i], now_us, dir, &a->products[i], err);
     }
     free(prs);
-    mf_mesh_free(m);
+    mg__mesh_release(snap);
     if (s) {
         mg_adoption_free(a);
         return s;

@@ -16,6 +16,7 @@
 #include "engine/engine.h"
 #include "engine/lint.h"
 #include "engine/manifest.h"
+#include "engine/meshcache.h"
 
 /* What every check of one product shares. */
 typedef struct chk {
@@ -298,8 +299,9 @@ mg_status mg_check_product(mg_engine *e, const char *mesh_dir, const char *produ
         mg_policy_set_release(set);
         return mg_error_set(err, MG_EINVAL, NULL, 0, 0, "the loaded policy set is not that of `%s`", product_uri);
     }
-    mf_mesh *m = NULL;
-    mg_status s = mf_mesh_load(mesh_dir, &m, err);
+    mg__mesh *snap = NULL;
+    mg_status s = mg__mesh_acquire(mg__engine_meshes(e), mesh_dir, &snap, err);
+    const mf_mesh *m = s == MG_OK ? mg__mesh_get(snap) : NULL;
     const mf_product *pr = s == MG_OK ? mf_mesh_product(m, product_uri) : NULL;
     if (s == MG_OK && !pr)
         s = mg_error_set(err, MG_ENOTFOUND, NULL, 0, 0, "no product `%s` in mesh %s", product_uri, mesh_dir);
@@ -311,7 +313,7 @@ mg_status mg_check_product(mg_engine *e, const char *mesh_dir, const char *produ
         if (s == MG_OK && !c.stop)
             lint_product(set, m, pr, fn, ud, &c.stop);
     }
-    mf_mesh_free(m);
+    mg__mesh_release(snap);
     mg_policy_set_release(set);
     return s;
 }

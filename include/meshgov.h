@@ -109,6 +109,11 @@ typedef struct mg_config {
     uint32_t step_budget;     /* VM steps per evaluation of a condition (in a
                                  decision, a fact, a load-time conjunct);
                                  0: default (10,000) */
+    /* The engine keeps the last mesh it loaded and reuses it while inotify
+     * reports no change to its files, so loading and checking many products
+     * of one mesh reads each manifest once. true: read every manifest again
+     * on each load (for file systems that do not report changes, e.g. NFS). */
+    bool no_mesh_cache;
 } mg_config;
 
 /* Creates an engine. cfg may be NULL for defaults. */
