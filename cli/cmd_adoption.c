@@ -118,7 +118,8 @@ static void matrix_rows(table *t, const mg_adoption_product *p)
         char adopted[24], latest[24], grace[32] = "-", decided[24], changed[24];
         if (c->grace_until_us)
             adoption_time(c->grace_until_us, true, grace, sizeof grace);
-        table_row(t, i == 0 ? p->uri : "", c->policy, c->adopted_version ? num(adopted, (uint64_t)c->adopted_version) : "-",
+        const char *version = c->adopted_version ? num(adopted, (uint64_t)c->adopted_version) : "-";
+        table_row(t, i == 0 ? p->uri : "", c->policy, version,
                   num(latest, (uint64_t)c->latest_version), c->lifecycle, grace, c->mode,
                   mg_adoption_status_str(c->status), mg_check_result_str(c->checks), "not run",
                   p->has_log ? num(decided, c->decided) : "-", p->has_log ? num(changed, c->dry_run_changed) : "-");

@@ -204,8 +204,8 @@ static mg_status check_forget(chk *c, const mf_port *pt, int port, mg_error *err
         char policy[sizeof plan.rule];
         snprintf(policy, sizeof policy, "%.*s", (int)strcspn(plan.rule, "@"), plan.rule);
         report_on(c, MG_SEV_ERROR, "forget", policy, &pt->loc,
-               "%s port `%s` must declare a `subject_key`: forget rule %s covers it", pt->is_input ? "input" : "output",
-                  pt->name, plan.rule);
+                  "%s port `%s` must declare a `subject_key`: forget rule %s covers it",
+                  pt->is_input ? "input" : "output", pt->name, plan.rule);
     }
     return s;
 }
@@ -236,17 +236,17 @@ static void check_global(chk *c, const mf_global *g)
 {
     const mf_adopt *ad = adoption_of(c->pr, g->id);
     const mf_loc *at = ad ? &ad->loc : &c->pr->uri_loc;
+    long long latest = (long long)g->version, adopted = ad ? (long long)ad->version : 0;
     if (g->lifecycle == MF_REQUIRED) {
         if (!ad)
-            report_on(c, MG_SEV_ERROR, "adoption", g->id, at, "required policy `%s` is not adopted (latest version %lld)",
-                   g->id, (long long)g->version);
+            report_on(c, MG_SEV_ERROR, "adoption", g->id, at,
+                      "required policy `%s` is not adopted (latest version %lld)", g->id, latest);
         else if (ad->version < g->version)
             report_on(c, MG_SEV_ERROR, "adoption", g->id, at,
-                   "required policy `%s` is adopted at version %lld; the latest is %lld", g->id,
-                   (long long)ad->version, (long long)g->version);
+                      "required policy `%s` is adopted at version %lld; the latest is %lld", g->id, adopted, latest);
         if (ad && ad->mode == 1)
-            report_on(c, MG_SEV_ERROR, "adoption", g->id, at, "required policy `%s` is adopted in dry_run; it must be enforced",
-                   g->id);
+            report_on(c, MG_SEV_ERROR, "adoption", g->id, at,
+                      "required policy `%s` is adopted in dry_run; it must be enforced", g->id);
         return;
     }
     if (g->lifecycle != MF_GRACE || (ad && ad->version >= g->version))
@@ -257,12 +257,13 @@ static void check_global(chk *c, const mf_global *g)
     mg_severity sev = late ? MG_SEV_ERROR : MG_SEV_WARNING;
     const char *when = late ? "ended" : "ends";
     if (!ad)
-        report_on(c, sev, "adoption", g->id, at, "policy `%s` is not adopted (latest version %lld); its grace period %s on %s",
-               g->id, (long long)g->version, when, day);
+        report_on(c, sev, "adoption", g->id, at,
+                  "policy `%s` is not adopted (latest version %lld); its grace period %s on %s", g->id, latest, when,
+                  day);
     else
         report_on(c, sev, "adoption", g->id, at,
-               "policy `%s` is adopted at version %lld; the latest is %lld; its grace period %s on %s", g->id,
-               (long long)ad->version, (long long)g->version, when, day);
+                  "policy `%s` is adopted at version %lld; the latest is %lld; its grace period %s on %s", g->id,
+                  adopted, latest, when, day);
 }
 
 /* ==========================================================================

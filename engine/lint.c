@@ -189,7 +189,8 @@ static void shadowed(lint *l, uint32_t i)
             (pm->actions & ~f->actions) != 0)
             continue;
         char msg[512];
-        snprintf(msg, sizeof msg, "permit %s is shadowed: the unconditional forbid %s on %s covers its target and actions",
+        snprintf(msg, sizeof msg,
+                 "permit %s is shadowed: the unconditional forbid %s on %s covers its target and actions",
                  sym(l->p, pm->id), sym(l->p, f->id), target_names[f->target]);
         warn(l, LINT_SHADOWED, i, msg);
         return;
