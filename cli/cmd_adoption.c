@@ -82,7 +82,14 @@ static void table_row(table *t, ...)
     t->nrows++;
 }
 
-static void table_print(FILE *out, table *t)
+static void table_free(table *t)
+{
+    for (size_t i = 0; i < t->nrows * t->ncols; i++)
+        free(t->cells[i]);
+    free(t->cells);
+}
+
+static void table_print(FILE *out, const table *t)
 {
     size_t w[MAX_COLS] = { 0 };
     for (size_t r = 0; r < t->nrows; r++)
@@ -100,9 +107,6 @@ static void table_print(FILE *out, table *t)
                 fprintf(out, "%s\n", s ? s : "");
         }
     }
-    for (size_t i = 0; i < t->nrows * t->ncols; i++)
-        free(t->cells[i]);
-    free(t->cells);
 }
 
 static const char *num(char *buf, uint64_t v)
@@ -186,6 +190,9 @@ static int print_text(FILE *out, const mg_adoption *a)
         fputc('\n', out);
         table_print(out, &s);
     }
+    table_free(&m);
+    table_free(&p);
+    table_free(&s);
     if (oom)
         return cli_error("meshgov adoption", "out of memory");
     for (size_t i = 0; i < a->nproducts; i++)

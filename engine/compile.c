@@ -1196,7 +1196,8 @@ mg_status comp_program(const comp_input *in, sl_alloc_fn alloc, void *ud,
     p->syms = sl_intern_new(alloc, ud);
     if (!p->syms || (in->n && !(ps = alloc(ud, NULL, 0, in->n * sizeof *ps))))
         goto oom;
-    memcpy(ps, in->policies, in->n * sizeof *ps);
+    if (in->n)   /* a product without policies: ps and in->policies may be NULL */
+        memcpy(ps, in->policies, in->n * sizeof *ps);
     add_actions(&c);
     add_const(&c, sl_bool(false));   /* keeps constant 0 valid for empty sets */
     comp_policies(&c, ps, in->n);
