@@ -757,7 +757,8 @@ static bool same_name(const ast_policy *x, const ast_policy *y)
 static void comp_policies(comp *c, comp_policy *ps, size_t n)
 {
     vm_program *p = c->p;
-    qsort(ps, n, sizeof *ps, cmp_policy);
+    if (n)   /* ps is NULL for a product without policies */
+        qsort(ps, n, sizeof *ps, cmp_policy);
     uint32_t nrules = 0;
     for (size_t i = 0; i < n; i++)
         nrules += ps[i].ast->nrules;
