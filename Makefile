@@ -34,8 +34,9 @@ POLICY_SRC := $(wildcard policy/*.c)
 AUDIT_SRC  := $(wildcard audit/*.c)
 ENGINE_SRC := $(wildcard engine/*.c)
 # The front end of the engine: everything that needs policy/ to turn source
-# into bytecode. The rest of the engine runs bytecode without it.
-ENGINE_FRONT_SRC := $(filter engine/compile%.c engine/load%.c,$(ENGINE_SRC))
+# into bytecode (the adoption report compiles each product's set). The rest
+# of the engine runs bytecode without it.
+ENGINE_FRONT_SRC := $(filter engine/compile%.c engine/load%.c engine/adoption%.c,$(ENGINE_SRC))
 ENGINE_VM_SRC    := $(filter-out $(ENGINE_FRONT_SRC),$(ENGINE_SRC))
 CLI_COMMON_SRC   := $(filter-out cli/meshgov.c cli/policy_check.c,$(wildcard cli/*.c))
 
@@ -67,7 +68,7 @@ objs_manifest := $(BUILD)/engine/manifest.o $(STDLIB_OBJ)
 objs_noalloc := $(LIB_OBJ)
 TEST_LDFLAGS_noalloc := -Wl,--wrap=malloc -Wl,--wrap=calloc -Wl,--wrap=realloc
 
-.PHONY: all deps test check bench fuzz demo install uninstall clean
+.PHONY: all deps test check check-report bench fuzz demo install uninstall clean
 all: $(LIBA) $(LIBSO) $(PROGS) $(BUILD)/meshgov.pc
 
 # --- dependencies -----------------------------------------------------------
@@ -151,6 +152,27 @@ check:
 	$(MAKE) BUILD=build/check OPT=-O1 \
 	  CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" \
 	  test
+
+# --- the HTML adoption report in a real browser -----------------------------
+# Writes the sample mesh's report (with decision logs of two products) and
+# renders it in headless Chromium (Debian's `chromium`, installed here if
+# missing; `make test` never needs it). Look at $(REPORT)/adoption.png.
+REPORT := $(BUILD)/report
+check-report: $(BUILD)/meshgov
+	@command -v chromium >/dev/null 2>&1 || { \
+	  echo "meshgov: installing missing Debian package: chromium"; \
+	  SUDO=; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
+	  $$SUDO apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null || \
+	  { echo "meshgov: could not install: chromium" >&2; exit 2; }; }
+	@mkdir -p $(REPORT)
+	sh samples/audit-logs.sh $(BUILD) $(REPORT)/audit
+	$(BUILD)/meshgov adoption --mesh samples/mesh --audit-dir $(REPORT)/audit --format html \
+	  --out $(REPORT)/adoption.html
+	chromium --headless --no-sandbox --disable-gpu --hide-scrollbars \
+	  --screenshot=$(REPORT)/adoption.png --window-size=1400,1000 \
+	  file://$(abspath $(REPORT))/adoption.html 2>/dev/null
+	@echo "meshgov: $(REPORT)/adoption.html rendered to $(REPORT)/adoption.png"
 
 # --- benchmarks, fuzzing, demo ----------------------------------------------
 BENCH_SRC := $(wildcard bench/*.c)

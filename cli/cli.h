@@ -34,11 +34,13 @@ typedef int (*cli_main_fn)(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
 int cmd_disasm(int argc, char **argv);
 int cmd_audit(int argc, char **argv);
+int cmd_adoption(int argc, char **argv);
 
 /* One-paragraph usage texts, printed by --help and after usage errors. */
 extern const char cmd_eval_usage[];
 extern const char cmd_disasm_usage[];
 extern const char cmd_audit_usage[];
+extern const char cmd_adoption_usage[];
 
 /* ---- flags --------------------------------------------------------------- */
 

@@ -19,6 +19,7 @@ static const subcommand subcommands[] = {
     { "eval", cmd_eval, cmd_eval_usage, "decide access requests given as JSON" },
     { "disasm", cmd_disasm, cmd_disasm_usage, "print the bytecode of compiled policies" },
     { "audit", cmd_audit, cmd_audit_usage, "verify, query and prove the audit log" },
+    { "adoption", cmd_adoption, cmd_adoption_usage, "report which product adopts which global policy" },
 };
 
 #define N_SUBCOMMANDS (sizeof subcommands / sizeof subcommands[0])

@@ -757,7 +757,8 @@ static bool same_name(const ast_policy *x, const ast_policy *y)
 static void comp_policies(comp *c, comp_policy *ps, size_t n)
 {
     vm_program *p = c->p;
-    qsort(ps, n, sizeof *ps, cmp_policy);
+    if (n)   /* ps is NULL for a product without policies */
+        qsort(ps, n, sizeof *ps, cmp_policy);
     uint32_t nrules = 0;
     for (size_t i = 0; i < n; i++)
         nrules += ps[i].ast->nrules;
@@ -1196,7 +1197,8 @@ mg_status comp_program(const comp_input *in, sl_alloc_fn alloc, void *ud,
     p->syms = sl_intern_new(alloc, ud);
     if (!p->syms || (in->n && !(ps = alloc(ud, NULL, 0, in->n * sizeof *ps))))
         goto oom;
-    memcpy(ps, in->policies, in->n * sizeof *ps);
+    if (in->n)   /* a product without policies: ps and in->policies may be NULL */
+        memcpy(ps, in->policies, in->n * sizeof *ps);
     add_actions(&c);
     add_const(&c, sl_bool(false));   /* keeps constant 0 valid for empty sets */
     comp_policies(&c, ps, in->n);

@@ -14,7 +14,9 @@
 #include <string.h>
 #include <time.h>
 #include "engine/engine.h"
+#include "engine/lint.h"
 #include "engine/manifest.h"
+#include "engine/meshcache.h"
 
 /* What every check of one product shares. */
 typedef struct chk {
@@ -27,10 +29,12 @@ typedef struct chk {
     bool stop;           /* the callback asked to stop */
 } chk;
 
-static void report(chk *c, mg_severity sev, const char *check, const mf_loc *at, const char *fmt, ...)
-    __attribute__((format(printf, 5, 6)));
+/* Reports a finding about policy (NULL: about the manifest as a whole). */
+static void report_on(chk *c, mg_severity sev, const char *check, const char *policy, const mf_loc *at,
+                      const char *fmt, ...) __attribute__((format(printf, 6, 7)));
 
-static void report(chk *c, mg_severity sev, const char *check, const mf_loc *at, const char *fmt, ...)
+static void report_on(chk *c, mg_severity sev, const char *check, const char *policy, const mf_loc *at,
+                      const char *fmt, ...)
 {
     if (c->stop)
         return;
@@ -39,9 +43,12 @@ static void report(chk *c, mg_severity sev, const char *check, const mf_loc *at,
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    mg_finding f = { sev, check, msg, at->file, at->line, at->col, c->pr->uri };
+    mg_finding f = { .severity = sev, .check = check, .message = msg, .file = at->file, .line = at->line,
+                     .column = at->col, .product = c->pr->uri, .policy = policy };
     c->stop = c->fn(c->ud, &f) != 0;
 }
+
+#define report(c, sev, check, at, ...) report_on(c, sev, check, NULL, at, __VA_ARGS__)
 
 /* ==========================================================================
  * Encryption
@@ -192,10 +199,14 @@ static mg_status check_forget(chk *c, const mf_port *pt, int port, mg_error *err
 {
     mg_forget_plan plan;
     mg_status s = mg_forget_plan_of(c->set, port, c->now_us, &plan, err);
-    if (s == MG_OK && plan.covered && (!pt->subject_key || !pt->subject_key[0]))
-        report(c, MG_SEV_ERROR, "forget", &pt->loc,
-               "%s port `%s` must declare a `subject_key`: forget rule %s covers it", pt->is_input ? "input" : "output",
-               pt->name, plan.rule);
+    if (s == MG_OK && plan.covered && (!pt->subject_key || !pt->subject_key[0])) {
+        /* A rule id is <policy>@<version>#<ordinal>. */
+        char policy[sizeof plan.rule];
+        snprintf(policy, sizeof policy, "%.*s", (int)strcspn(plan.rule, "@"), plan.rule);
+        report_on(c, MG_SEV_ERROR, "forget", policy, &pt->loc,
+                  "%s port `%s` must declare a `subject_key`: forget rule %s covers it",
+                  pt->is_input ? "input" : "output", pt->name, plan.rule);
+    }
     return s;
 }
 
@@ -225,17 +236,17 @@ static void check_global(chk *c, const mf_global *g)
 {
     const mf_adopt *ad = adoption_of(c->pr, g->id);
     const mf_loc *at = ad ? &ad->loc : &c->pr->uri_loc;
+    long long latest = (long long)g->version, adopted = ad ? (long long)ad->version : 0;
     if (g->lifecycle == MF_REQUIRED) {
         if (!ad)
-            report(c, MG_SEV_ERROR, "adoption", at, "required policy `%s` is not adopted (latest version %lld)",
-                   g->id, (long long)g->version);
+            report_on(c, MG_SEV_ERROR, "adoption", g->id, at,
+                      "required policy `%s` is not adopted (latest version %lld)", g->id, latest);
         else if (ad->version < g->version)
-            report(c, MG_SEV_ERROR, "adoption", at,
-                   "required policy `%s` is adopted at version %lld; the latest is %lld", g->id,
-                   (long long)ad->version, (long long)g->version);
+            report_on(c, MG_SEV_ERROR, "adoption", g->id, at,
+                      "required policy `%s` is adopted at version %lld; the latest is %lld", g->id, adopted, latest);
         if (ad && ad->mode == 1)
-            report(c, MG_SEV_ERROR, "adoption", at, "required policy `%s` is adopted in dry_run; it must be enforced",
-                   g->id);
+            report_on(c, MG_SEV_ERROR, "adoption", g->id, at,
+                      "required policy `%s` is adopted in dry_run; it must be enforced", g->id);
         return;
     }
     if (g->lifecycle != MF_GRACE || (ad && ad->version >= g->version))
@@ -246,12 +257,13 @@ static void check_global(chk *c, const mf_global *g)
     mg_severity sev = late ? MG_SEV_ERROR : MG_SEV_WARNING;
     const char *when = late ? "ended" : "ends";
     if (!ad)
-        report(c, sev, "adoption", at, "policy `%s` is not adopted (latest version %lld); its grace period %s on %s",
-               g->id, (long long)g->version, when, day);
+        report_on(c, sev, "adoption", g->id, at,
+                  "policy `%s` is not adopted (latest version %lld); its grace period %s on %s", g->id, latest, when,
+                  day);
     else
-        report(c, sev, "adoption", at,
-               "policy `%s` is adopted at version %lld; the latest is %lld; its grace period %s on %s", g->id,
-               (long long)ad->version, (long long)g->version, when, day);
+        report_on(c, sev, "adoption", g->id, at,
+                  "policy `%s` is adopted at version %lld; the latest is %lld; its grace period %s on %s", g->id,
+                  adopted, latest, when, day);
 }
 
 /* ==========================================================================
@@ -288,8 +300,9 @@ mg_status mg_check_product(mg_engine *e, const char *mesh_dir, const char *produ
         mg_policy_set_release(set);
         return mg_error_set(err, MG_EINVAL, NULL, 0, 0, "the loaded policy set is not that of `%s`", product_uri);
     }
-    mf_mesh *m = NULL;
-    mg_status s = mf_mesh_load(mesh_dir, &m, err);
+    mg__mesh *snap = NULL;
+    mg_status s = mg__mesh_acquire(mg__engine_meshes(e), mesh_dir, &snap, err);
+    const mf_mesh *m = s == MG_OK ? mg__mesh_get(snap) : NULL;
     const mf_product *pr = s == MG_OK ? mf_mesh_product(m, product_uri) : NULL;
     if (s == MG_OK && !pr)
         s = mg_error_set(err, MG_ENOTFOUND, NULL, 0, 0, "no product `%s` in mesh %s", product_uri, mesh_dir);
@@ -298,8 +311,10 @@ mg_status mg_check_product(mg_engine *e, const char *mesh_dir, const char *produ
         s = check_ports(&c, err);
         for (size_t i = 0; s == MG_OK && !c.stop && i < m->nglobals; i++)
             check_global(&c, &m->globals[i]);
+        if (s == MG_OK && !c.stop)
+            lint_product(set, m, pr, fn, ud, &c.stop);
     }
-    mf_mesh_free(m);
+    mg__mesh_release(snap);
     mg_policy_set_release(set);
     return s;
 }

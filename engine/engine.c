@@ -9,6 +9,7 @@
 #include <jansson.h>
 #include <sodium.h>
 #include "engine/engine.h"
+#include "engine/meshcache.h"
 
 struct mg_engine {
     sl_alloc_fn alloc;
@@ -19,6 +20,7 @@ struct mg_engine {
     mg_policy_set *current;
     mg_audit_log *audit;
     mg_audit_mode audit_mode;
+    mg__mesh_cache meshes;       /* the last mesh loaded (meshcache.c) */
 };
 
 /* ==========================================================================
@@ -77,6 +79,7 @@ mg_status mg_engine_new(const mg_config *cfg, mg_engine **out, mg_error *err)
     else
         randombytes_buf(e->mask_key, sizeof e->mask_key);
     pthread_mutex_init(&e->lock, NULL);
+    mg__mesh_cache_init(&e->meshes, cfg && cfg->no_mesh_cache);
     *out = e;
     return MG_OK;
 }
@@ -86,9 +89,15 @@ void mg_engine_free(mg_engine *e)
     if (!e)
         return;
     mg_policy_set_release(e->current);
+    mg__mesh_cache_free(&e->meshes);
     pthread_mutex_destroy(&e->lock);
     sodium_memzero(e->mask_key, sizeof e->mask_key);
     mg__free(e->alloc, e->ud, e, sizeof *e);
+}
+
+mg__mesh_cache *mg__engine_meshes(mg_engine *e)
+{
+    return &e->meshes;
 }
 
 sl_alloc_fn mg__engine_alloc(const mg_engine *e, void **ud)

@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include "engine/compile.h"
 #include "engine/engine.h"
+#include "engine/meshcache.h"
 
 /* ==========================================================================
  * Diagnostics to mg_error
@@ -282,17 +283,18 @@ mg_status mg_engine_load(mg_engine *e, const char *mesh_dir, const char *product
 {
     if (!e || !mesh_dir || !product_uri)
         return mg_error_set(err, MG_EINVAL, NULL, 0, 0, "NULL argument");
-    mf_mesh *m;
-    mg_status s = mf_mesh_load(mesh_dir, &m, err);
+    mg__mesh *snap;
+    mg_status s = mg__mesh_acquire(mg__engine_meshes(e), mesh_dir, &snap, err);
     if (s)
         return s;
+    const mf_mesh *m = mg__mesh_get(snap);
     const mf_product *pr = mf_mesh_product(m, product_uri);
     mg_policy_set *set = NULL;
     if (!pr)
         s = mg_error_set(err, MG_ENOTFOUND, NULL, 0, 0, "no product `%s` in mesh %s", product_uri, mesh_dir);
     else
         s = mg__load_product(e, m, pr, &set, err);
-    mf_mesh_free(m);
+    mg__mesh_release(snap);
     if (s == MG_OK) {
         mg_engine_swap(e, set);
         mg_policy_set_release(set);

@@ -109,6 +109,11 @@ typedef struct mg_config {
     uint32_t step_budget;     /* VM steps per evaluation of a condition (in a
                                  decision, a fact, a load-time conjunct);
                                  0: default (10,000) */
+    /* The engine keeps the last mesh it loaded and reuses it while inotify
+     * reports no change to its files, so loading and checking many products
+     * of one mesh reads each manifest once. true: read every manifest again
+     * on each load (for file systems that do not report changes, e.g. NFS). */
+    bool no_mesh_cache;
 } mg_config;
 
 /* Creates an engine. cfg may be NULL for defaults. */
@@ -296,11 +301,17 @@ typedef enum mg_severity {
 /* One finding. Every string is valid during the callback only. */
 typedef struct mg_finding {
     mg_severity severity;
-    const char *check;    /* "encryption", "retention", "forget", "adoption" */
+    const char *check;    /* "encryption", "retention", "forget", "adoption",
+                             or a lint: "lint-never-applies",
+                             "lint-shadowed-permit", "lint-local-repermit" */
     const char *message;  /* one line, no file prefix */
-    const char *file;     /* the manifest the finding is located in */
+    const char *file;     /* the manifest (or, for a lint, the policy file)
+                             the finding is located in */
     int line, column;     /* 1-based; 0 when unknown */
     const char *product;  /* product URI */
+    const char *policy;   /* the policy the finding is about (adoption,
+                             forget, lints), or NULL when it concerns the
+                             manifest as a whole (encryption, retention) */
 } mg_finding;
 
 /* Receives each finding; return nonzero to stop the checks early. */
@@ -310,7 +321,10 @@ typedef int (*mg_finding_fn)(void *ud, const mg_finding *f);
  * policy set, which must be that product's (load it first with
  * mg_engine_load: a set that does not compile is that call's error).
  * Findings go to fn, in manifest order: encryption and retention/forget per
- * port, then adoption per catalogue policy. `grace` deadlines are compared
+ * port, then adoption per catalogue policy, then lints (warnings located at
+ * the rule, in rule order: rules that can never apply, permits shadowed by
+ * an unconditional forbid, local permits of what a global forbid forbids;
+ * docs/cli.md "Lints"). `grace` deadlines are compared
  * with now_us. Returns MG_OK when the checks ran, whatever they found;
  * MG_EINVAL when no set or another product's set is loaded; the manifest
  * errors of mf_mesh_load; MG_EEVAL when a rule's condition fails. */
@@ -374,6 +388,110 @@ typedef struct mg_test_hooks {
 mg_status mg_test_product(mg_engine *e, const char *mesh_dir,
                           const char *product_uri, const mg_test_hooks *hooks,
                           mg_error *err);
+
+/* ======================================================================
+ * Adoption report
+ * ======================================================================
+ * For each product of a mesh and each global policy of its catalogue: the
+ * version adopted and the latest, lifecycle and grace date, mode, a status
+ * for the policy x product matrix, the static check results (the findings
+ * of mg_check_product) and, where the product has an audit log, its
+ * decision counts and how many decisions dry-run policies would have
+ * changed (docs/api.md "Adoption"). A product's log is
+ * <audit dir>/<domain>/<name>.db, the audit dir being mesh.yaml's
+ * `audit: { dir }` unless the caller gives another. */
+
+typedef enum mg_adoption_status {
+    MG_ADOPTED = 0,          /* adopted at the latest version, enforced */
+    MG_OUTDATED = 1,         /* adopted at an older version */
+    MG_ADOPTED_DRY_RUN = 2,  /* adopted at the latest version in dry_run */
+    MG_MISSING_IN_GRACE = 3, /* `grace` policy not adopted, deadline ahead */
+    MG_MISSING = 4,          /* `required` policy not adopted, or `grace`
+                                policy not adopted past its deadline */
+    MG_DRAFT = 5             /* `draft` policy, not adopted */
+} mg_adoption_status;
+
+/* "adopted", "outdated", "dry_run", "missing-in-grace", "missing",
+ * "draft". Static. */
+const char *mg_adoption_status_str(mg_adoption_status s);
+
+/* Static check results of a product, or of one policy in it. */
+typedef enum mg_check_result {
+    MG_CHECK_PASS = 0,       /* no finding */
+    MG_CHECK_WARN = 1,       /* warnings only */
+    MG_CHECK_FAIL = 2,       /* at least one error finding */
+    MG_CHECK_NOT_RUN = 3     /* the product's set does not load or compile */
+} mg_check_result;
+
+/* "pass", "warn", "fail", "not run". Static. */
+const char *mg_check_result_str(mg_check_result r);
+
+/* A finding of mg_check_product, kept (strings owned by the report). */
+typedef struct mg_adoption_finding {
+    mg_severity severity;
+    char *check, *message, *file;   /* file may be NULL */
+    int line, column;
+    char *policy;                   /* may be NULL */
+} mg_adoption_finding;
+
+/* One cell of the matrix: one global policy in one product. */
+typedef struct mg_adoption_cell {
+    const char *policy;         /* the catalogue id (owned by the report) */
+    int64_t adopted_version;    /* 0: not adopted */
+    int64_t latest_version;
+    const char *lifecycle;      /* "draft", "grace" or "required" (static) */
+    int64_t grace_until_us;     /* `grace` only; else 0 */
+    const char *mode;           /* "enforce" or "dry_run" as the product runs
+                                   it; NULL when not adopted (static) */
+    mg_adoption_status status;
+    mg_check_result checks;     /* from the findings naming this policy */
+    size_t errors, warnings;
+    /* From the audit log (zero without one): decisions this policy's rule
+     * decided, and decisions whose dry-run effect differs from the effect
+     * where this policy's rule decided the dry-run outcome. */
+    uint64_t decided, dry_run_changed;
+} mg_adoption_cell;
+
+typedef struct mg_adoption_product {
+    char *uri, *domain, *owner, *kind;   /* kind "" when not declared */
+    mg_status load_status;      /* MG_OK, or why the set did not load */
+    char *load_error;           /* its message (compiler-style detail when
+                                   there is one), or NULL */
+    mg_check_result checks;     /* over every finding of the product */
+    size_t errors, warnings;
+    mg_adoption_finding *findings;
+    size_t nfindings;
+    mg_adoption_cell *cells;    /* one per catalogue policy, in its order */
+    size_t ncells;
+    char *log;                  /* the audit log looked for */
+    bool has_log;               /* it exists: the counts below are read */
+    uint64_t decisions, allow, partial, deny, dry_run_changed;
+} mg_adoption_product;
+
+typedef struct mg_adoption {
+    char *mesh;                 /* the mesh's name */
+    int64_t now_us;             /* the clock the report was made at */
+    size_t npolicies;           /* catalogue size (= ncells of each product) */
+    mg_adoption_product *products;   /* sorted by URI */
+    size_t nproducts;
+} mg_adoption;
+
+/* Builds the adoption report of the products named in uris (n of them; 0:
+ * every product of the mesh) of the mesh in mesh_dir at now_us (grace
+ * deadlines, rule clocks). Each product's set is compiled with e (as
+ * mg_engine_load; the engine's current set is replaced) and checked with
+ * mg_check_product; a set that does not compile is recorded in the product
+ * (load_status), not returned. audit_dir NULL: mesh.yaml's `audit: dir`
+ * (no logs when it has none). The report is the caller's; free it with
+ * mg_adoption_free. Errors: the manifest errors of mf_mesh_load,
+ * MG_ENOTFOUND for an unknown URI, an audit log that exists but cannot be
+ * read (MG_EDB, MG_EINTEGRITY...), MG_ENOMEM. */
+mg_status mg_adoption_report(mg_engine *e, const char *mesh_dir,
+                             const char *const *uris, size_t n,
+                             int64_t now_us, const char *audit_dir,
+                             mg_adoption **out, mg_error *err);
+
+void mg_adoption_free(mg_adoption *a);
 
 /* ======================================================================
  * Retention, encryption and forget rules

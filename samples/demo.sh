@@ -5,8 +5,8 @@
 # commands it runs, so they can be copied.
 #
 # Sections: access decisions, one decision explained, a batch of requests,
-# CI checks, policy tests and CI reports, embedding (the sidecar). Later
-# sections are marked below.
+# CI checks, policy tests and CI reports, embedding (the sidecar), audit
+# log, adoption. Later sections are marked below.
 set -u
 build=${1:-build}
 root=$(cd "$(dirname "$0")/.." && pwd) || exit 2
@@ -204,8 +204,18 @@ fi
 # ==========================================================================
 
 # ==========================================================================
-# Section: adoption (meshgov adoption) — to be added here.
+section "Adoption: meshgov adoption"
 # ==========================================================================
+adoption=$root/$build/report
+note "Which product adopts which global policy, at which version and mode, with
+its static checks; decision counts come from two products' audit logs."
+run 0 sh samples/audit-logs.sh "$build" "$adoption/audit"
+run 0 "$meshgov" adoption --mesh "$mesh" --audit-dir "$adoption/audit"
+note "
+The same as one self-contained HTML page an auditor can open offline."
+run 0 "$meshgov" adoption --mesh "$mesh" --audit-dir "$adoption/audit" --format html \
+    --out "$adoption/adoption.html"
+note "Open $adoption/adoption.html in a browser."
 
 echo
 if [ $failed != 0 ]; then
