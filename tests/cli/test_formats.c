@@ -52,10 +52,28 @@ static char *run_check(const char *args, int *status)
  * SARIF
  * ========================================================================== */
 
-static size_t lines_in(const char *path)
+/* A SARIF artifact URI (relative, percent-encoded) as a file path. */
+static void uri_path(const char *uri, char *path, size_t cap)
 {
+    size_t n = 0;
+    for (const char *s = uri; *s && n + 1 < cap; s++) {
+        unsigned v;
+        if (*s == '%' && sscanf(s + 1, "%2x", &v) == 1) {
+            path[n++] = (char)v;
+            s += 2;
+        } else {
+            path[n++] = *s;
+        }
+    }
+    path[n] = 0;
+}
+
+static size_t lines_in(const char *uri)
+{
+    char path[1024];
+    uri_path(uri, path, sizeof path);
     FILE *f = fopen(path, "r");
-    cr_assert_not_null(f, "SARIF names a file that does not exist: %s", path);
+    cr_assert_not_null(f, "SARIF names a file that does not exist: %s", uri);
     size_t n = 0;
     int c, last = '\n';
     while ((c = fgetc(f)) != EOF) {

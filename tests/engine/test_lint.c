@@ -83,7 +83,7 @@ Test(lint, tags_of_any_product_count)
 
 /* The sample mesh passes every compliance check; its one lint is the
  * masking rule for a `secret` tag that no column carries yet. */
-Test(lint, sample_mesh_flags_the_unused_secret_tag_only)
+Test(lint, the_sample_mesh_is_clean)
 {
     mg_engine *e = NULL;
     seen s = { 0 };
@@ -91,7 +91,5 @@ Test(lint, sample_mesh_flags_the_unused_secret_tag_only)
     cr_assert_eq(mg_engine_load(e, "samples/mesh", "dp://sales/orders", NULL), MG_OK);
     cr_assert_eq(mg_check_product(e, "samples/mesh", "dp://sales/orders", NOW, collect, &s, NULL), MG_OK);
     mg_engine_free(e);
-    cr_assert_eq(s.n, 1);
-    cr_expect_str_eq(s.line[0], "samples/mesh/policies/global/masking.policy:21:3: warning: rule masking@1#4 can "
-                                "never apply: no column of the mesh is tagged `secret` [lint-never-applies] masking");
+    cr_assert_eq(s.n, 0, "first: %s", s.n ? s.line[0] : "");
 }

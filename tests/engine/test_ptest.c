@@ -110,7 +110,7 @@ Test(ptest, sample_mesh_covers_every_access_rule)
     static const char *const products[] = { "dp://crm/customer360", "dp://crm/customers", "dp://finance/reporting",
                                             "dp://marketing/attribution", "dp://payments/payments",
                                             "dp://sales/orders", "dp://sales/returns", "dp://web/clicks" };
-    static const size_t ntests[] = { 5, 5, 5, 4, 5, 7, 5, 5 }, nrules[] = { 5, 8, 4, 3, 6, 6, 4, 4 };
+    static const size_t ntests[] = { 5, 5, 5, 4, 5, 7, 5, 5 }, nrules[] = { 5, 8, 4, 3, 7, 6, 4, 4 };
     for (size_t p = 0; p < 8; p++) {
         seen s = { 0 };
         cr_assert_eq(run_tests("samples/mesh", products[p], &s, NULL), MG_OK);
