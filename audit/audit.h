@@ -297,7 +297,7 @@ typedef struct audit_db {
     audit_skey *signers;        /* checkpoint signers, owned */
     size_t n_signers;
     bool read_only;
-    sqlite3_stmt *st[6];        /* prepared statements, see log.c */
+    sqlite3_stmt *st[10];       /* prepared statements, see log.c */
 } audit_db;
 
 /* Maps the connection's last error to MG_EIO (disk full, I/O), MG_ENOMEM
@@ -311,6 +311,18 @@ void audit_db_close(audit_db *d);
 /* Node source over the nodes table (ud is the audit_db). */
 mg_status audit_db_node(void *ud, unsigned level, uint64_t index,
                         uint8_t out[AUDIT_HASH], mg_error *err);
+
+/* A read transaction around several lookups (proofs). */
+mg_status audit_db_read_begin(audit_db *d, mg_error *err);
+void audit_db_read_end(audit_db *d);
+/* The canonical bytes of entry `seq` in a new malloc'd *buf (MG_ENOTFOUND
+ * when there is none). */
+mg_status audit_db_entry(audit_db *d, uint64_t seq, uint8_t **buf, size_t *len,
+                         mg_error *err);
+/* The checkpoint of tree size `size` (0: the latest): its size, the root
+ * stored beside it and a new malloc'd copy of its signed note. */
+mg_status audit_db_read_checkpoint(audit_db *d, uint64_t size, uint64_t *got,
+                                   uint8_t root[AUDIT_HASH], char **note, mg_error *err);
 
 /* Appends raw entries (already encoded, seq = current size onward) in one
  * transaction; a checkpoint is added in the same transaction when

@@ -17,7 +17,10 @@
 
 #define SCHEMA_VERSION 1
 
-enum { ST_ENTRY, ST_NODE, ST_GET_NODE, ST_STATE, ST_CP, ST_COUNT };
+/* Statements from ST_GET_NODE on only read: a read-only handle prepares
+ * those alone, once, and proofs reuse them. */
+enum { ST_ENTRY, ST_NODE, ST_STATE, ST_CP, ST_GET_NODE, ST_GET_ENTRY, ST_CP_AT, ST_CP_LATEST,
+       ST_READ_BEGIN, ST_READ_END, ST_COUNT };
 
 static const char *const sql_st[ST_COUNT] = {
     [ST_ENTRY] = "INSERT INTO entries(seq, event_time, proc_time, kind, product, port,"
@@ -28,6 +31,11 @@ static const char *const sql_st[ST_COUNT] = {
     [ST_STATE] = "UPDATE state SET size = ?1, last_proc_time = ?2, cp_size = ?3, cp_time = ?4"
                  " WHERE id = 1",
     [ST_CP] = "INSERT OR IGNORE INTO checkpoints(size, root, time, note) VALUES (?1, ?2, ?3, ?4)",
+    [ST_GET_ENTRY] = "SELECT entry FROM entries WHERE seq = ?1",
+    [ST_CP_AT] = "SELECT size, root, note FROM checkpoints WHERE size = ?1",
+    [ST_CP_LATEST] = "SELECT size, root, note FROM checkpoints ORDER BY size DESC LIMIT 1",
+    [ST_READ_BEGIN] = "BEGIN",
+    [ST_READ_END] = "COMMIT",
 };
 
 static const char SCHEMA[] =
@@ -157,7 +165,7 @@ mg_status audit_db_open(audit_db *d, const char *path, const char *origin,
     if (s != MG_OK)
         goto fail;
     for (int i = 0; i < ST_COUNT; i++) {
-        if (read_only && i != ST_GET_NODE)
+        if (read_only && i < ST_GET_NODE)
             continue;
         if (sqlite3_prepare_v3(d->db, sql_st[i], -1, SQLITE_PREPARE_PERSISTENT, &d->st[i],
                                NULL) != SQLITE_OK) {
@@ -192,10 +200,6 @@ mg_status audit_db_node(void *ud, unsigned level, uint64_t index,
 {
     audit_db *d = ud;
     sqlite3_stmt *st = d->st[ST_GET_NODE];
-    if (!st && sqlite3_prepare_v3(d->db, sql_st[ST_GET_NODE], -1, SQLITE_PREPARE_PERSISTENT,
-                                  &d->st[ST_GET_NODE], NULL) != SQLITE_OK)
-        return db_err(d, "reading a tree node", err);
-    st = d->st[ST_GET_NODE];
     sqlite3_bind_int(st, 1, (int)level);
     sqlite3_bind_int64(st, 2, (sqlite3_int64)index);
     int rc = sqlite3_step(st);
@@ -416,4 +420,76 @@ mg_status audit_db_checkpoint(audit_db *d, int64_t now, mg_error *err)
     if (s == MG_OK)
         s = write_state(d, err);
     return finish(d, s, &sv, err);
+}
+
+mg_status audit_db_entry(audit_db *d, uint64_t seq, uint8_t **buf, size_t *len, mg_error *err)
+{
+    sqlite3_stmt *st = d->st[ST_GET_ENTRY];
+    *buf = NULL;
+    *len = 0;
+    sqlite3_bind_int64(st, 1, (sqlite3_int64)seq);
+    int rc = sqlite3_step(st);
+    mg_status s = MG_OK;
+    if (rc == SQLITE_ROW) {
+        *len = (size_t)sqlite3_column_bytes(st, 0);
+        if (!(*buf = malloc(*len + 1)))
+            s = mg_error_set(err, MG_ENOMEM, NULL, 0, 0, "out of memory");
+        else if (*len)
+            memcpy(*buf, sqlite3_column_blob(st, 0), *len);
+    } else {
+        s = rc == SQLITE_DONE ? mg_error_set(err, MG_ENOTFOUND, d->path, 0, 0, "no entry %llu",
+                                             (unsigned long long)seq)
+                              : db_err(d, "reading an entry", err);
+    }
+    sqlite3_reset(st);
+    return s;
+}
+
+mg_status audit_db_read_checkpoint(audit_db *d, uint64_t size, uint64_t *got,
+                                   uint8_t root[AUDIT_HASH], char **note, mg_error *err)
+{
+    sqlite3_stmt *st = d->st[size ? ST_CP_AT : ST_CP_LATEST];
+    *note = NULL;
+    if (size)
+        sqlite3_bind_int64(st, 1, (sqlite3_int64)size);
+    int rc = sqlite3_step(st);
+    mg_status s = MG_OK;
+    if (rc == SQLITE_ROW) {
+        const char *t = (const char *)sqlite3_column_text(st, 2);
+        *got = (uint64_t)sqlite3_column_int64(st, 0);
+        if (sqlite3_column_bytes(st, 1) != AUDIT_HASH)
+            s = mg_error_set(err, MG_EINTEGRITY, d->path, 0, 0,
+                             "checkpoint of tree size %llu has a malformed root",
+                             (unsigned long long)*got);
+        else if (!(*note = strdup(t ? t : "")))
+            s = mg_error_set(err, MG_ENOMEM, NULL, 0, 0, "out of memory");
+        else
+            memcpy(root, sqlite3_column_blob(st, 1), AUDIT_HASH);
+    } else if (rc == SQLITE_DONE) {
+        s = size ? mg_error_set(err, MG_ENOTFOUND, d->path, 0, 0,
+                                "no checkpoint of tree size %llu", (unsigned long long)size)
+                 : mg_error_set(err, MG_ENOTFOUND, d->path, 0, 0, "the log has no checkpoint");
+    } else {
+        s = db_err(d, "reading checkpoints", err);
+    }
+    sqlite3_reset(st);
+    return s;
+}
+
+/* One read transaction around the many lookups of a proof: a snapshot, and
+ * the file locks and page cache check are paid once, not per statement. */
+mg_status audit_db_read_begin(audit_db *d, mg_error *err)
+{
+    sqlite3_stmt *st = d->st[ST_READ_BEGIN];
+    int rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    return rc == SQLITE_DONE ? MG_OK : db_err(d, "starting a read transaction", err);
+}
+
+void audit_db_read_end(audit_db *d)
+{
+    sqlite3_stmt *st = d->st[ST_READ_END];
+    if (sqlite3_step(st) != SQLITE_DONE)
+        sqlite3_exec(d->db, "ROLLBACK", NULL, NULL, NULL);
+    sqlite3_reset(st);
 }

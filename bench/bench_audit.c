@@ -17,8 +17,12 @@
  * nodes, checkpoints, state) has the same form as one written through
  * mg_audit_record_push; only the cost of durability is skipped.
  *
- * usage: bench_audit [--quick]
- *   --quick  appends and latency only, on small counts (for profiling)
+ * usage: bench_audit [--quick | --profile]
+ *   --quick    appends and latency only, on small counts
+ *   --profile  20 batches of appends, then verify and 200 proofs on a cached
+ *              100,000-entry log: small enough to run under callgrind
+ *              (bench_batches, bench_verify, bench_proofs are the functions
+ *              to collect)
  *
  * Exits 1 if the library returns an error anywhere, 2 on bad usage.
  */
@@ -40,6 +44,7 @@
 #define N_LATENCY 2000              /* single durable appends timed */
 #define N_VERIFY 1000000
 #define N_PROOF 10000000
+#define N_PROFILE 100000          /* the log of --profile */
 #define N_PROOFS 2000               /* proofs generated and checked */
 #define EVENT_T0 1772323200000000ll /* 2026-03-01T00:00:00Z */
 #define ORIGIN "bench/sales/orders"
@@ -230,7 +235,7 @@ static void remove_files(const paths *p)
  * Appends through the public API
  * ========================================================================== */
 
-static double bench_batches(const paths *p, int batches)
+__attribute__((noinline)) static double bench_batches(const paths *p, int batches)
 {
     mg_audit_log *log = open_log(p);
     mg_error err = { 0 };
@@ -406,7 +411,7 @@ static void cached_log(paths *p, const char *name, uint64_t n)
  * Verification, proofs, size
  * ========================================================================== */
 
-static void bench_verify(const paths *p, uint64_t n)
+__attribute__((noinline)) static void bench_verify(const paths *p, uint64_t n)
 {
     mg_audit_verify_opts o = { .db = p->db, .keys = p->keys };
     mg_audit_report rep;
@@ -425,7 +430,7 @@ static void bench_verify(const paths *p, uint64_t n)
            (unsigned long long)rep.checkpoints, s, rate >= 1e6 ? "met" : "MISSED");
 }
 
-static void bench_proofs(const paths *p, uint64_t n, int count)
+__attribute__((noinline)) static void bench_proofs(const paths *p, uint64_t n, int count)
 {
     mg_audit_config cfg = { .path = p->db, .origin = ORIGIN };
     mg_audit_log *log = NULL;
@@ -481,8 +486,9 @@ static void bench_size(const paths *p, uint64_t n, const char *name)
 int main(int argc, char **argv)
 {
     bool quick = argc == 2 && strcmp(argv[1], "--quick") == 0;
-    if (argc > 2 || (argc == 2 && !quick)) {
-        fprintf(stderr, "usage: bench_audit [--quick]\n");
+    bool profile = argc == 2 && strcmp(argv[1], "--profile") == 0;
+    if (argc > 2 || (argc == 2 && !quick && !profile)) {
+        fprintf(stderr, "usage: bench_audit [--quick | --profile]\n");
         return 2;
     }
     uint64_t start = now_ns();
@@ -498,13 +504,20 @@ int main(int argc, char **argv)
     paths_in(&t, dir);
     make_keys(&t);
     rng_state = SEED;
-    bench_batches(&t, quick ? 100 : N_BATCHES);
+    bench_batches(&t, profile ? 20 : quick ? 100 : N_BATCHES);
     remove_files(&t);
     make_keys(&t);
-    bench_latency(&t, quick ? 200 : N_LATENCY);
+    if (!profile)
+        bench_latency(&t, quick ? 200 : N_LATENCY);
     remove_files(&t);
     rmdir(dir);
-    if (!quick) {
+    if (profile) {
+        paths s;
+        cached_log(&s, "profile-100k", N_PROFILE);
+        bench_verify(&s, N_PROFILE);
+        bench_size(&s, N_PROFILE, "100,000-entry");
+        bench_proofs(&s, N_PROFILE, 200);
+    } else if (!quick) {
         paths v, pr;
         cached_log(&v, "verify-1m", N_VERIFY);
         bench_verify(&v, N_VERIFY);
