@@ -557,16 +557,51 @@ static bool jproof_read(json_t *arr, uint8_t h[][AUDIT_HASH], audit_span *sp, si
     return true;
 }
 
+/* Remembered checkpoint notes: an identical note verified by the same keys
+ * verifies again, so its signature is checked once. */
+#define CHECKER_CACHE 4
+
+struct mg_audit_checker {
+    audit_vkey *keys;
+    size_t nkeys;
+    char *note[CHECKER_CACHE];
+    size_t note_len[CHECKER_CACHE];
+    audit_checkpoint cp[CHECKER_CACHE];
+    unsigned next;              /* slot replaced next */
+};
+
+static mg_status checker_open_note(mg_audit_checker *c, const char *note, size_t len,
+                                   audit_checkpoint *cp, mg_error *err)
+{
+    for (unsigned i = 0; i < CHECKER_CACHE; i++)
+        if (c->note[i] && c->note_len[i] == len && memcmp(c->note[i], note, len) == 0) {
+            *cp = c->cp[i];
+            return MG_OK;
+        }
+    mg_status s = open_checkpoint(note, len, c->keys, c->nkeys, cp, err);
+    if (s != MG_OK)
+        return s;
+    char *copy = malloc(len + 1);
+    if (copy) {   /* without memory the note is simply not remembered */
+        unsigned i = c->next++ % CHECKER_CACHE;
+        memcpy(copy, note, len);
+        free(c->note[i]);
+        c->note[i] = copy;
+        c->note_len[i] = len;
+        c->cp[i] = *cp;
+    }
+    return MG_OK;
+}
+
 /* The checkpoint under `key` must verify and name this origin, size, root. */
 static mg_status check_cp(json_t *o, const char *key, const char *origin, uint64_t size,
-                          const uint8_t root[AUDIT_HASH], const audit_vkey *keys,
-                          size_t nkeys, mg_error *err)
+                          const uint8_t root[AUDIT_HASH], mg_audit_checker *c, mg_error *err)
 {
     const char *note = json_string_value(json_object_get(o, key));
     if (!note)
         return mg_error_set(err, MG_EFORMAT, NULL, 0, 0, "proof: no %s", key);
     audit_checkpoint cp;
-    mg_status s = open_checkpoint(note, strlen(note), keys, nkeys, &cp, err);
+    mg_status s = checker_open_note(c, note, strlen(note), &cp, err);
     if (s != MG_OK)
         return s;
     if (cp.size != size || strcmp(cp.origin, origin) != 0 ||
@@ -576,8 +611,8 @@ static mg_status check_cp(json_t *o, const char *key, const char *origin, uint64
     return MG_OK;
 }
 
-static mg_status check_inclusion(json_t *o, const char *origin, const audit_vkey *keys,
-                                 size_t nkeys, mg_error *err)
+static mg_status check_inclusion(json_t *o, const char *origin, mg_audit_checker *c,
+                                 mg_error *err)
 {
     uint8_t root[AUDIT_HASH], h[AUDIT_MAX_PROOF][AUDIT_HASH], leaf[AUDIT_HASH];
     audit_span sp[AUDIT_MAX_PROOF];
@@ -589,7 +624,7 @@ static mg_status check_inclusion(json_t *o, const char *origin, const audit_vkey
         !jproof_read(json_object_get(o, "proof"), h, sp, &n))
         return mg_error_set(err, MG_EFORMAT, NULL, 0, 0, "proof: malformed inclusion proof");
     uint64_t size = (uint64_t)json_integer_value(ts), idx = (uint64_t)json_integer_value(li);
-    mg_status s = check_cp(o, "checkpoint", origin, size, root, keys, nkeys, err);
+    mg_status s = check_cp(o, "checkpoint", origin, size, root, c, err);
     if (s != MG_OK)
         return s;
     uint8_t *entry = malloc(strlen(e64) + 1);
@@ -615,8 +650,8 @@ static mg_status check_inclusion(json_t *o, const char *origin, const audit_vkey
     return MG_OK;
 }
 
-static mg_status check_consistency(json_t *o, const char *origin, const audit_vkey *keys,
-                                   size_t nkeys, mg_error *err)
+static mg_status check_consistency(json_t *o, const char *origin, mg_audit_checker *c,
+                                   mg_error *err)
 {
     uint8_t r1[AUDIT_HASH], r2[AUDIT_HASH], h[AUDIT_MAX_PROOF][AUDIT_HASH];
     audit_span sp[AUDIT_MAX_PROOF];
@@ -627,9 +662,9 @@ static mg_status check_consistency(json_t *o, const char *origin, const audit_vk
         !jproof_read(json_object_get(o, "proof"), h, sp, &n))
         return mg_error_set(err, MG_EFORMAT, NULL, 0, 0, "proof: malformed consistency proof");
     uint64_t s1 = (uint64_t)json_integer_value(j1), s2 = (uint64_t)json_integer_value(j2);
-    mg_status s = check_cp(o, "checkpoint1", origin, s1, r1, keys, nkeys, err);
+    mg_status s = check_cp(o, "checkpoint1", origin, s1, r1, c, err);
     if (s == MG_OK)
-        s = check_cp(o, "checkpoint2", origin, s2, r2, keys, nkeys, err);
+        s = check_cp(o, "checkpoint2", origin, s2, r2, c, err);
     if (s == MG_OK && !audit_verify_consistency(s1, s2, (audit_span){ r1, AUDIT_HASH },
                                                 (audit_span){ r2, AUDIT_HASH }, sp, n))
         s = mg_error_set(err, MG_EINTEGRITY, NULL, 0, 0,
@@ -638,32 +673,84 @@ static mg_status check_consistency(json_t *o, const char *origin, const audit_vk
     return s;
 }
 
+mg_status mg_audit_checker_open(const char *keys_file, mg_audit_checker **out,
+                                mg_error *err)
+{
+    *out = NULL;
+    if (sodium_init() < 0)
+        return mg_error_set(err, MG_ECRYPTO, NULL, 0, 0, "libsodium failed to initialize");
+    mg_audit_checker *c = calloc(1, sizeof *c);
+    if (!c)
+        return mg_error_set(err, MG_ENOMEM, NULL, 0, 0, "out of memory");
+    mg_status s = audit_keys_load(keys_file, &c->keys, &c->nkeys, err);
+    if (s != MG_OK) {
+        free(c);
+        return s;
+    }
+    *out = c;
+    return MG_OK;
+}
+
+void mg_audit_checker_close(mg_audit_checker *c)
+{
+    if (!c)
+        return;
+    for (unsigned i = 0; i < CHECKER_CACHE; i++)
+        free(c->note[i]);
+    free(c->keys);
+    free(c);
+}
+
+static mg_status parse_proof(const char *json, size_t len, json_t **out, mg_error *err)
+{
+    json_error_t je;
+    json_t *o = json_loadb(json, len, JSON_REJECT_DUPLICATES, &je);
+    *out = o;
+    if (json_is_object(o))
+        return MG_OK;
+    json_decref(o);
+    *out = NULL;
+    return mg_error_set(err, MG_EFORMAT, NULL, je.line, je.column, "proof: %s",
+                        o ? "not a JSON object" : je.text);
+}
+
+static mg_status check_parsed(mg_audit_checker *c, json_t *o, mg_error *err)
+{
+    const char *type = json_string_value(json_object_get(o, "type"));
+    const char *origin = json_string_value(json_object_get(o, "origin"));
+    if (!type || !origin)
+        return mg_error_set(err, MG_EFORMAT, NULL, 0, 0, "proof: no type or origin");
+    if (strcmp(type, "inclusion") == 0)
+        return check_inclusion(o, origin, c, err);
+    if (strcmp(type, "consistency") == 0)
+        return check_consistency(o, origin, c, err);
+    return mg_error_set(err, MG_EFORMAT, NULL, 0, 0, "proof: unknown type \"%s\"", type);
+}
+
+mg_status mg_audit_checker_check(mg_audit_checker *c, const char *json, size_t len,
+                                 mg_error *err)
+{
+    json_t *o;
+    mg_status s = parse_proof(json, len, &o, err);
+    if (s == MG_OK)
+        s = check_parsed(c, o, err);
+    json_decref(o);
+    return s;
+}
+
 mg_status mg_audit_check_proof(const char *json, size_t len, const char *keys_file,
                                mg_error *err)
 {
     if (sodium_init() < 0)
         return mg_error_set(err, MG_ECRYPTO, NULL, 0, 0, "libsodium failed to initialize");
-    json_error_t je;
-    json_t *o = json_loadb(json, len, JSON_REJECT_DUPLICATES, &je);
-    if (!json_is_object(o)) {
-        json_decref(o);
-        return mg_error_set(err, MG_EFORMAT, NULL, je.line, je.column, "proof: %s",
-                            o ? "not a JSON object" : je.text);
-    }
-    audit_vkey *keys = NULL;
-    size_t nkeys = 0;
-    mg_status s = audit_keys_load(keys_file, &keys, &nkeys, err);
-    const char *type = json_string_value(json_object_get(o, "type"));
-    const char *origin = json_string_value(json_object_get(o, "origin"));
-    if (s == MG_OK && (!type || !origin))
-        s = mg_error_set(err, MG_EFORMAT, NULL, 0, 0, "proof: no type or origin");
-    else if (s == MG_OK && strcmp(type, "inclusion") == 0)
-        s = check_inclusion(o, origin, keys, nkeys, err);
-    else if (s == MG_OK && strcmp(type, "consistency") == 0)
-        s = check_consistency(o, origin, keys, nkeys, err);
-    else if (s == MG_OK)
-        s = mg_error_set(err, MG_EFORMAT, NULL, 0, 0, "proof: unknown type \"%s\"", type);
-    free(keys);
+    json_t *o;
+    mg_audit_checker *c = NULL;
+    mg_status s = parse_proof(json, len, &o, err);
+    if (s == MG_OK)
+        s = mg_audit_checker_open(keys_file, &c, err);
+    if (s == MG_OK)
+        s = check_parsed(c, o, err);
+    mg_audit_checker_close(c);
     json_decref(o);
     return s;
 }
