@@ -217,6 +217,12 @@ enum {
     AUDIT_F_DIGEST, AUDIT_F_PAYLOAD, AUDIT_NFIELDS
 };
 
+/* The fields that are also columns of the entries table, in column order
+ * after seq and event_time (docs/audit.md): those queries filter on, and
+ * the payload. */
+#define AUDIT_NCOLS 7
+extern const int audit_column_fields[AUDIT_NCOLS];
+
 /* Column names in entry order, and the longest value each may hold. */
 extern const char *const audit_field_names[AUDIT_NFIELDS];
 extern const size_t audit_field_max[AUDIT_NFIELDS];

@@ -15,7 +15,7 @@
 #include "audit/audit.h"
 #include "stdlib/error.h"
 
-#define SCHEMA_VERSION 1
+#define SCHEMA_VERSION 2
 
 /* Statements from ST_GET_NODE on only read: a read-only handle prepares
  * those alone, once, and proofs reuse them. */
@@ -23,9 +23,8 @@ enum { ST_ENTRY, ST_NODE, ST_STATE, ST_CP, ST_GET_NODE, ST_GET_ENTRY, ST_CP_AT, 
        ST_READ_BEGIN, ST_READ_END, ST_COUNT };
 
 static const char *const sql_st[ST_COUNT] = {
-    [ST_ENTRY] = "INSERT INTO entries(seq, event_time, proc_time, kind, product, port,"
-                 " subject, action, effect, rules, mode, digest, payload, entry)"
-                 " VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14)",
+    [ST_ENTRY] = "INSERT INTO entries(seq, event_time, kind, product, port, subject, action,"
+                 " effect, payload, entry) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
     [ST_NODE] = "INSERT OR REPLACE INTO nodes(level, idx, hash) VALUES (?1, ?2, ?3)",
     [ST_GET_NODE] = "SELECT hash FROM nodes WHERE level = ?1 AND idx = ?2",
     [ST_STATE] = "UPDATE state SET size = ?1, last_proc_time = ?2, cp_size = ?3, cp_time = ?4"
@@ -43,10 +42,9 @@ static const char SCHEMA[] =
     " version INTEGER NOT NULL, origin TEXT NOT NULL, size INTEGER NOT NULL,"
     " last_proc_time INTEGER NOT NULL, cp_size INTEGER NOT NULL, cp_time INTEGER NOT NULL);"
     "CREATE TABLE IF NOT EXISTS entries(seq INTEGER PRIMARY KEY,"
-    " event_time INTEGER NOT NULL, proc_time INTEGER NOT NULL, kind TEXT NOT NULL,"
-    " product TEXT NOT NULL, port TEXT NOT NULL, subject TEXT NOT NULL,"
-    " action TEXT NOT NULL, effect TEXT NOT NULL, rules TEXT NOT NULL, mode TEXT NOT NULL,"
-    " digest TEXT NOT NULL, payload TEXT NOT NULL, entry BLOB NOT NULL);"
+    " event_time INTEGER NOT NULL, kind TEXT NOT NULL, product TEXT NOT NULL,"
+    " port TEXT NOT NULL, subject TEXT NOT NULL, action TEXT NOT NULL, effect TEXT NOT NULL,"
+    " payload TEXT NOT NULL, entry BLOB NOT NULL);"
     "CREATE TABLE IF NOT EXISTS nodes(level INTEGER NOT NULL, idx INTEGER NOT NULL,"
     " hash BLOB NOT NULL, PRIMARY KEY (level, idx)) WITHOUT ROWID;"
     "CREATE TABLE IF NOT EXISTS checkpoints(size INTEGER PRIMARY KEY, root BLOB NOT NULL,"
@@ -141,7 +139,10 @@ mg_status audit_db_open(audit_db *d, const char *path, const char *origin,
     }
     sqlite3_busy_timeout(d->db, 5000);
     if (!read_only) {
-        if ((s = exec(d, "PRAGMA journal_mode=WAL", "setting WAL mode", err)) != MG_OK ||
+        /* 16 KiB pages: a batch's pages reach the WAL in a quarter of the
+         * writes. Only takes effect when the file is created. */
+        if ((s = exec(d, "PRAGMA page_size=16384", "setting the page size", err)) != MG_OK ||
+            (s = exec(d, "PRAGMA journal_mode=WAL", "setting WAL mode", err)) != MG_OK ||
             (s = exec(d, sync_full ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL",
                       "setting synchronous", err)) != MG_OK ||
             /* The tail pages of entries and nodes stay cached between commits. */
@@ -278,10 +279,11 @@ static mg_status insert_entry(audit_db *d, const audit_entry *e, const uint8_t *
     sqlite3_stmt *st = d->st[ST_ENTRY];
     sqlite3_bind_int64(st, 1, (sqlite3_int64)e->seq);
     sqlite3_bind_int64(st, 2, e->event_time);
-    sqlite3_bind_int64(st, 3, e->proc_time);
-    for (int i = 0; i < AUDIT_NFIELDS; i++)
-        sqlite3_bind_text(st, 4 + i, e->n[i] ? e->f[i] : "", (int)e->n[i], SQLITE_STATIC);
-    sqlite3_bind_blob(st, 14, enc, (int)len, SQLITE_STATIC);
+    for (int i = 0; i < AUDIT_NCOLS; i++) {
+        int f = audit_column_fields[i];
+        sqlite3_bind_text(st, 3 + i, e->n[f] ? e->f[f] : "", (int)e->n[f], SQLITE_STATIC);
+    }
+    sqlite3_bind_blob(st, 3 + AUDIT_NCOLS, enc, (int)len, SQLITE_STATIC);
     int rc = sqlite3_step(st);
     sqlite3_reset(st);
     if (rc != SQLITE_DONE)

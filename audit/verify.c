@@ -2,8 +2,8 @@
  * verify.c — the auditor's side: pinned key files, full verification of a
  * log database, and the check of a proof given as JSON.
  *
- * The verifier trusts nothing in the database: it re-encodes every entry
- * from its query columns and compares with the stored canonical bytes,
+ * The verifier trusts nothing in the database: it decodes every stored
+ * canonical entry and compares its fields with the query columns,
  * rebuilds the tree and compares every stored node, checks each
  * checkpoint's signature with keys from the pinned file only and its root
  * against the rebuilt tree, and, given a checkpoint the auditor kept,
@@ -334,24 +334,21 @@ static mg_status compare_node(void *ud, unsigned level, uint64_t index,
     return ok ? MG_OK : MG_EINTEGRITY;
 }
 
-/* Re-encodes the row's columns: they must give the stored bytes. */
-static bool columns_match(sqlite3_stmt *st, const audit_entry *dec, const uint8_t *enc,
-                          size_t len, uint8_t *buf)
+/* The columns must hold exactly what the canonical entry encodes. */
+static bool columns_match(sqlite3_stmt *st, const audit_entry *dec)
 {
-    audit_entry e;
-    e.seq = (uint64_t)sqlite3_column_int64(st, 0);
-    e.event_time = sqlite3_column_int64(st, 1);
-    e.proc_time = sqlite3_column_int64(st, 2);
-    for (int i = 0; i < AUDIT_NFIELDS; i++) {
-        e.f[i] = (const char *)sqlite3_column_text(st, 3 + i);
-        e.n[i] = (size_t)sqlite3_column_bytes(st, 3 + i);
-        if (!e.f[i] || e.n[i] != dec->n[i])
+    if (sqlite3_column_type(st, 1) != SQLITE_INTEGER ||
+        sqlite3_column_int64(st, 1) != dec->event_time)
+        return false;
+    for (int i = 0; i < AUDIT_NCOLS; i++) {
+        int f = audit_column_fields[i];
+        const char *t = (const char *)sqlite3_column_text(st, 2 + i);
+        size_t n = (size_t)sqlite3_column_bytes(st, 2 + i);
+        if (!t || sqlite3_column_type(st, 2 + i) != SQLITE_TEXT || n != dec->n[f] ||
+            (n && memcmp(t, dec->f[f], n) != 0))
             return false;
     }
-    if (audit_entry_size(&e) != len)
-        return false;
-    audit_entry_encode(&e, buf);
-    return memcmp(buf, enc, len) == 0;
+    return true;
 }
 
 /* Checks and consumes the checkpoints of size `size`, and the trusted one. */
@@ -389,18 +386,13 @@ static mg_status check_entries(vctx *v, const mg_audit_verify_opts *o,
                                const audit_checkpoint *trusted, mg_error *err)
 {
     sqlite3_stmt *st;
-    if (sqlite3_prepare_v2(v->db, "SELECT seq, event_time, proc_time, kind, product, port,"
-                           " subject, action, effect, rules, mode, digest, payload, entry"
-                           " FROM entries ORDER BY seq", -1, &st, NULL) != SQLITE_OK)
+    if (sqlite3_prepare_v2(v->db, "SELECT seq, event_time, kind, product, port, subject,"
+                           " action, effect, payload, entry FROM entries ORDER BY seq", -1, &st,
+                           NULL) != SQLITE_OK)
         return mg_error_set(err, MG_EFORMAT, v->path, 0, 0, "not a meshgov audit log: %s",
                             sqlite3_errmsg(v->db));
     audit_frontier fr;
     memset(&fr, 0, sizeof fr);
-    uint8_t *buf = malloc(AUDIT_ENTRY_FIXED + 8192);
-    if (!buf) {
-        sqlite3_finalize(st);
-        return mg_error_set(err, MG_ENOMEM, NULL, 0, 0, "out of memory");
-    }
     size_t next_cp = 0;
     int64_t last_proc = INT64_MIN;
     int rc = SQLITE_DONE;
@@ -408,19 +400,19 @@ static mg_status check_entries(vctx *v, const mg_audit_verify_opts *o,
         at_size(v, &fr, &next_cp, trusted);
     while (!v->failed && (rc = sqlite3_step(st)) == SQLITE_ROW) {
         int64_t seq = sqlite3_column_int64(st, 0);
-        const uint8_t *enc = sqlite3_column_blob(st, 13);
-        size_t len = (size_t)sqlite3_column_bytes(st, 13);
+        const uint8_t *enc = sqlite3_column_blob(st, 9);
+        size_t len = (size_t)sqlite3_column_bytes(st, 9);
         audit_entry dec;
         if (seq != (int64_t)fr.size) {
             fail(v, (int64_t)fr.size, -1, "entry %llu is missing (the next stored is %lld)",
                  (unsigned long long)fr.size, (long long)seq);
-        } else if (sqlite3_column_type(st, 13) != SQLITE_BLOB || len > AUDIT_ENTRY_FIXED + 8192 ||
+        } else if (sqlite3_column_type(st, 9) != SQLITE_BLOB || len > AUDIT_ENTRY_FIXED + 8192 ||
                    !audit_entry_decode(enc, len, &dec)) {
             fail(v, seq, -1, "entry %lld is not in the canonical encoding", (long long)seq);
         } else if (dec.seq != (uint64_t)seq) {
             fail(v, seq, -1, "entry at seq %lld encodes seq %llu (moved or replayed)",
                  (long long)seq, (unsigned long long)dec.seq);
-        } else if (!columns_match(st, &dec, enc, len, buf)) {
+        } else if (!columns_match(st, &dec)) {
             fail(v, seq, -1, "the columns of entry %lld differ from its canonical encoding",
                  (long long)seq);
         } else if (dec.proc_time < last_proc) {
@@ -435,7 +427,6 @@ static mg_status check_entries(vctx *v, const mg_audit_verify_opts *o,
         if (o->progress && (fr.size & 4095) == 0)
             o->progress(o->progress_ud, fr.size, v->state_size);
     }
-    free(buf);
     sqlite3_finalize(st);
     v->rep->size = fr.size;
     if (v->failed)
