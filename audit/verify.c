@@ -14,6 +14,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <jansson.h>
 #include <sodium.h>
 #include "audit/audit.h"
@@ -382,56 +384,247 @@ static void at_size(vctx *v, const audit_frontier *fr, size_t *next_cp,
         rep->verified_size = fr->size;
 }
 
+/* ----------------------------------------------------------------------
+ * Entries, in two stages on two threads. The reader (the calling thread)
+ * steps through the rows, checks each one and copies its bytes into a
+ * batch; the leaf hashes of a batch are computed by a helper thread and by
+ * the reader when it has nothing else to do; then the reader pushes the
+ * leaves into the rebuilt tree and compares nodes and checkpoints, in seq
+ * order. A row that fails is kept in its batch and reported only after
+ * every earlier entry went through the tree, so the first failure in
+ * sequential order is the one reported, whatever thread found what.
+ * ---------------------------------------------------------------------- */
+
+#define VBATCH 1024            /* entries per batch */
+#define VCHUNK 32              /* leaves claimed at a time by a hasher */
+
+typedef struct vbatch {
+    size_t n;                   /* entries read and good */
+    size_t off[VBATCH + 1];     /* entry i is bytes[off[i]:off[i+1]] */
+    uint8_t *bytes;
+    size_t cap;
+    uint8_t leaf[VBATCH][AUDIT_HASH];
+    _Atomic size_t claim;       /* next leaf to hash */
+    _Atomic size_t hashed;      /* leaves hashed */
+    bool bad;                   /* the row after the n good ones failed */
+    int64_t bad_seq;
+    char msg[256];
+} vbatch;
+
+typedef struct vpipe {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    vbatch *job;                /* batch to hash, or NULL */
+    bool stop;
+} vpipe;
+
+/* Hashes unclaimed leaves of b until none is left. */
+static void hash_some(vbatch *b)
+{
+    for (;;) {
+        size_t i = atomic_fetch_add(&b->claim, VCHUNK);
+        if (i >= b->n)
+            return;
+        size_t end = i + VCHUNK < b->n ? i + VCHUNK : b->n;
+        for (size_t k = i; k < end; k++)
+            audit_leaf_hash(b->bytes + b->off[k], b->off[k + 1] - b->off[k], b->leaf[k]);
+        atomic_fetch_add(&b->hashed, end - i);
+    }
+}
+
+static void *hasher_main(void *arg)
+{
+    vpipe *p = arg;
+    pthread_mutex_lock(&p->mu);
+    for (;;) {
+        while (!p->job && !p->stop)
+            pthread_cond_wait(&p->cv, &p->mu);
+        if (p->stop)
+            break;
+        vbatch *b = p->job;
+        p->job = NULL;
+        pthread_mutex_unlock(&p->mu);
+        hash_some(b);
+        pthread_mutex_lock(&p->mu);
+        pthread_cond_broadcast(&p->cv);
+    }
+    pthread_mutex_unlock(&p->mu);
+    return NULL;
+}
+
+static void submit(vpipe *p, vbatch *b, bool threaded)
+{
+    atomic_store(&b->claim, 0);
+    atomic_store(&b->hashed, 0);
+    if (!threaded)
+        return;
+    pthread_mutex_lock(&p->mu);
+    p->job = b;
+    pthread_cond_broadcast(&p->cv);
+    pthread_mutex_unlock(&p->mu);
+}
+
+/* Helps hash b, then waits until every leaf of it is hashed. */
+static void finish_hashing(vpipe *p, vbatch *b)
+{
+    hash_some(b);
+    if (atomic_load(&b->hashed) == b->n)
+        return;
+    pthread_mutex_lock(&p->mu);
+    while (atomic_load(&b->hashed) != b->n)
+        pthread_cond_wait(&p->cv, &p->mu);
+    pthread_mutex_unlock(&p->mu);
+}
+
+static void batch_fail(vbatch *b, int64_t seq, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void batch_fail(vbatch *b, int64_t seq, const char *fmt, ...)
+{
+    b->bad = true;
+    b->bad_seq = seq;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(b->msg, sizeof b->msg, fmt, ap);
+    va_end(ap);
+}
+
+/* Reading stage state: the next seq expected and the last processing time. */
+typedef struct vread {
+    sqlite3_stmt *st;
+    uint64_t next;
+    int64_t last_proc;
+    int rc;                     /* last sqlite3_step result */
+} vread;
+
+/* Reads up to VBATCH good rows into b; stops after a bad one or the end. */
+static mg_status read_batch(vread *r, vbatch *b, mg_error *err)
+{
+    b->n = 0;
+    b->bad = false;
+    b->off[0] = 0;
+    while (b->n < VBATCH && (r->rc = sqlite3_step(r->st)) == SQLITE_ROW) {
+        sqlite3_stmt *st = r->st;
+        int64_t seq = sqlite3_column_int64(st, 0);
+        const uint8_t *enc = sqlite3_column_blob(st, 9);
+        size_t len = (size_t)sqlite3_column_bytes(st, 9);
+        audit_entry dec;
+        if (seq != (int64_t)r->next) {
+            batch_fail(b, (int64_t)r->next, "entry %llu is missing (the next stored is %lld)",
+                       (unsigned long long)r->next, (long long)seq);
+        } else if (sqlite3_column_type(st, 9) != SQLITE_BLOB || len > AUDIT_ENTRY_FIXED + 8192 ||
+                   !audit_entry_decode(enc, len, &dec)) {
+            batch_fail(b, seq, "entry %lld is not in the canonical encoding", (long long)seq);
+        } else if (dec.seq != (uint64_t)seq) {
+            batch_fail(b, seq, "entry at seq %lld encodes seq %llu (moved or replayed)",
+                       (long long)seq, (unsigned long long)dec.seq);
+        } else if (!columns_match(st, &dec)) {
+            batch_fail(b, seq, "the columns of entry %lld differ from its canonical encoding",
+                       (long long)seq);
+        } else if (dec.proc_time < r->last_proc) {
+            batch_fail(b, seq, "processing time goes backwards at entry %lld", (long long)seq);
+        }
+        if (b->bad)
+            return MG_OK;
+        size_t at = b->off[b->n];
+        if (at + len > b->cap) {
+            size_t cap = b->cap * 2 > at + len ? b->cap * 2 : at + len;
+            uint8_t *nb = realloc(b->bytes, cap);
+            if (!nb)
+                return mg_error_set(err, MG_ENOMEM, NULL, 0, 0, "out of memory");
+            b->bytes = nb;
+            b->cap = cap;
+        }
+        memcpy(b->bytes + at, enc, len);
+        b->off[++b->n] = at + len;
+        r->last_proc = dec.proc_time;
+        r->next++;
+    }
+    return MG_OK;
+}
+
+/* Pushes the hashed leaves of b into the rebuilt tree, in order. */
+static void tree_batch(vctx *v, const mg_audit_verify_opts *o, const audit_checkpoint *trusted,
+                       audit_frontier *fr, size_t *next_cp, vbatch *b)
+{
+    for (size_t i = 0; i < b->n && !v->failed; i++) {
+        if (audit_frontier_push(fr, b->leaf[i], compare_node, v, NULL) == MG_OK)
+            at_size(v, fr, next_cp, trusted);
+        if (o->progress && (fr->size & 4095) == 0)
+            o->progress(o->progress_ud, fr->size, v->state_size);
+    }
+    if (!v->failed && b->bad)
+        fail(v, b->bad_seq, -1, "%s", b->msg);
+}
+
 static mg_status check_entries(vctx *v, const mg_audit_verify_opts *o,
                                const audit_checkpoint *trusted, mg_error *err)
 {
-    sqlite3_stmt *st;
+    vread r = { .last_proc = INT64_MIN, .rc = SQLITE_DONE };
     if (sqlite3_prepare_v2(v->db, "SELECT seq, event_time, kind, product, port, subject,"
-                           " action, effect, payload, entry FROM entries ORDER BY seq", -1, &st,
+                           " action, effect, payload, entry FROM entries ORDER BY seq", -1, &r.st,
                            NULL) != SQLITE_OK)
         return mg_error_set(err, MG_EFORMAT, v->path, 0, 0, "not a meshgov audit log: %s",
                             sqlite3_errmsg(v->db));
     audit_frontier fr;
     memset(&fr, 0, sizeof fr);
-    size_t next_cp = 0;
-    int64_t last_proc = INT64_MIN;
-    int rc = SQLITE_DONE;
-    if (trusted && trusted->size == 0)
-        at_size(v, &fr, &next_cp, trusted);
-    while (!v->failed && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-        int64_t seq = sqlite3_column_int64(st, 0);
-        const uint8_t *enc = sqlite3_column_blob(st, 9);
-        size_t len = (size_t)sqlite3_column_bytes(st, 9);
-        audit_entry dec;
-        if (seq != (int64_t)fr.size) {
-            fail(v, (int64_t)fr.size, -1, "entry %llu is missing (the next stored is %lld)",
-                 (unsigned long long)fr.size, (long long)seq);
-        } else if (sqlite3_column_type(st, 9) != SQLITE_BLOB || len > AUDIT_ENTRY_FIXED + 8192 ||
-                   !audit_entry_decode(enc, len, &dec)) {
-            fail(v, seq, -1, "entry %lld is not in the canonical encoding", (long long)seq);
-        } else if (dec.seq != (uint64_t)seq) {
-            fail(v, seq, -1, "entry at seq %lld encodes seq %llu (moved or replayed)",
-                 (long long)seq, (unsigned long long)dec.seq);
-        } else if (!columns_match(st, &dec)) {
-            fail(v, seq, -1, "the columns of entry %lld differ from its canonical encoding",
-                 (long long)seq);
-        } else if (dec.proc_time < last_proc) {
-            fail(v, seq, -1, "processing time goes backwards at entry %lld", (long long)seq);
-        } else {
-            last_proc = dec.proc_time;
-            uint8_t leaf[AUDIT_HASH];
-            audit_leaf_hash(enc, len, leaf);
-            if (audit_frontier_push(&fr, leaf, compare_node, v, NULL) == MG_OK)
-                at_size(v, &fr, &next_cp, trusted);
-        }
-        if (o->progress && (fr.size & 4095) == 0)
-            o->progress(o->progress_ud, fr.size, v->state_size);
+    vbatch *bs = calloc(2, sizeof *bs);
+    vpipe p = { .job = NULL, .stop = false };
+    pthread_t th;
+    bool threaded = false;
+    mg_status s = MG_OK;
+    if (!bs || !(bs[0].bytes = malloc(bs[0].cap = 256 * 1024)) ||
+        !(bs[1].bytes = malloc(bs[1].cap = 256 * 1024)))
+        s = mg_error_set(err, MG_ENOMEM, NULL, 0, 0, "out of memory");
+    if (s == MG_OK) {
+        pthread_mutex_init(&p.mu, NULL);
+        pthread_cond_init(&p.cv, NULL);
+        /* Without a second thread the reader hashes everything itself. */
+        threaded = pthread_create(&th, NULL, hasher_main, &p) == 0;
     }
-    sqlite3_finalize(st);
+    size_t next_cp = 0;
+    if (s == MG_OK && trusted && trusted->size == 0)
+        at_size(v, &fr, &next_cp, trusted);
+    /* cur is being hashed while the next batch is read into the other. */
+    vbatch *cur = bs ? &bs[0] : NULL, *nxt = bs ? &bs[1] : NULL;
+    if (s == MG_OK)
+        s = read_batch(&r, cur, err);
+    if (s == MG_OK)
+        submit(&p, cur, threaded);
+    while (s == MG_OK) {
+        bool more = !cur->bad && r.rc == SQLITE_ROW;
+        if (more)
+            s = read_batch(&r, nxt, err);
+        finish_hashing(&p, cur);
+        if (s != MG_OK)
+            break;
+        tree_batch(v, o, trusted, &fr, &next_cp, cur);
+        if (v->failed || !more)
+            break;
+        submit(&p, nxt, threaded);
+        vbatch *t = cur;
+        cur = nxt;
+        nxt = t;
+    }
+    if (threaded) {
+        pthread_mutex_lock(&p.mu);
+        p.stop = true;
+        pthread_cond_broadcast(&p.cv);
+        pthread_mutex_unlock(&p.mu);
+        pthread_join(th, NULL);
+    }
+    if (bs) {
+        pthread_mutex_destroy(&p.mu);
+        pthread_cond_destroy(&p.cv);
+        free(bs[0].bytes);
+        free(bs[1].bytes);
+    }
+    free(bs);
+    sqlite3_finalize(r.st);
     v->rep->size = fr.size;
-    if (v->failed)
-        return MG_OK;
-    if (rc != SQLITE_DONE)
+    if (s != MG_OK || v->failed)
+        return s;
+    if (r.rc != SQLITE_DONE)
         return mg_error_set(err, MG_EDB, v->path, 0, 0, "reading entries: %s",
                             sqlite3_errmsg(v->db));
     if (next_cp < v->ncp)
