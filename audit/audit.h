@@ -125,6 +125,15 @@ void audit_frontier_root(const audit_frontier *f, uint8_t out[AUDIT_HASH]);
 mg_status audit_frontier_load(audit_frontier *f, uint64_t size, audit_node_fn fn,
                               void *ud, mg_error *err);
 
+/* A helper thread that hashes leaves beside its caller: each call splits
+ * its leaves between the two and returns when all are hashed. A NULL pool
+ * hashes on the caller alone. Calls on one pool must not overlap. */
+typedef struct audit_hashpool audit_hashpool;
+mg_status audit_hashpool_start(audit_hashpool **out, mg_error *err);
+void audit_hashpool_stop(audit_hashpool *p);
+void audit_hashpool_leaves(audit_hashpool *p, const uint8_t *const *e, const size_t *len,
+                           size_t n, uint8_t (*out)[AUDIT_HASH]);
+
 /* ======================================================================
  * Keys, checkpoints and signed notes (note.c)
  * ====================================================================== */
@@ -303,6 +312,7 @@ typedef struct audit_db {
     audit_skey *signers;        /* checkpoint signers, owned */
     size_t n_signers;
     bool read_only;
+    audit_hashpool *pool;       /* leaf hashing of appends; not owned */
     sqlite3_stmt *st[10];       /* prepared statements, see log.c */
 } audit_db;
 

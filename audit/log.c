@@ -274,7 +274,7 @@ static mg_status finish(audit_db *d, mg_status s, const saved *sv, mg_error *err
 
 /* Inserts one encoded entry with its columns and pushes its leaf. */
 static mg_status insert_entry(audit_db *d, const audit_entry *e, const uint8_t *enc,
-                              size_t len, mg_error *err)
+                              size_t len, const uint8_t leaf[AUDIT_HASH], mg_error *err)
 {
     sqlite3_stmt *st = d->st[ST_ENTRY];
     sqlite3_bind_int64(st, 1, (sqlite3_int64)e->seq);
@@ -288,8 +288,6 @@ static mg_status insert_entry(audit_db *d, const audit_entry *e, const uint8_t *
     sqlite3_reset(st);
     if (rc != SQLITE_DONE)
         return db_err(d, "appending an entry", err);
-    uint8_t leaf[AUDIT_HASH];
-    audit_leaf_hash(enc, len, leaf);
     return audit_frontier_push(&d->fr, leaf, store_node, d, err);
 }
 
@@ -355,7 +353,9 @@ mg_status audit_db_append_raw(audit_db *d, const uint8_t *const *entries,
         memset(&e, 0, sizeof e);
         e.seq = d->fr.size;
         e.proc_time = proc_time(d, now);
-        s = insert_entry(d, &e, entries[i], lens[i], err);
+        uint8_t leaf[AUDIT_HASH];
+        audit_leaf_hash(entries[i], lens[i], leaf);
+        s = insert_entry(d, &e, entries[i], lens[i], leaf, err);
     }
     if (s == MG_OK && checkpoint)
         s = write_checkpoint(d, now, err);
@@ -380,29 +380,77 @@ char *audit_rec_field(audit_rec *r, int i)
     }
 }
 
+/* A batch encoded before any row is written, so that its leaves can be
+ * hashed on two threads: one allocation for the bytes, one for the rest. */
+typedef struct enc_batch {
+    uint8_t *bytes;
+    audit_entry *e;
+    const uint8_t **p;
+    size_t *len;
+    uint8_t (*leaf)[AUDIT_HASH];
+} enc_batch;
+
+static void enc_free(enc_batch *b)
+{
+    free(b->bytes);
+    free(b->e);
+}
+
+static mg_status encode_batch(audit_db *d, audit_rec *const *recs, size_t n, int64_t now,
+                              enc_batch *b, mg_error *err)
+{
+    memset(b, 0, sizeof *b);
+    size_t each = sizeof *b->e + sizeof *b->p + sizeof *b->len + sizeof *b->leaf;
+    if (!(b->e = malloc(n * each)))
+        return mg_error_set(err, MG_ENOMEM, NULL, 0, 0, "out of memory");
+    b->leaf = (uint8_t (*)[AUDIT_HASH])(b->e + n);
+    b->p = (const uint8_t **)(b->leaf + n);
+    b->len = (size_t *)(b->p + n);
+    size_t total = 0;
+    for (size_t i = 0; i < n; i++) {
+        audit_entry *e = &b->e[i];
+        e->seq = d->fr.size + i;
+        e->event_time = recs[i]->event_time;
+        e->proc_time = proc_time(d, now);
+        for (int f = 0; f < AUDIT_NFIELDS; f++) {
+            e->f[f] = audit_rec_field(recs[i], f);
+            e->n[f] = recs[i]->n[f];
+        }
+        b->len[i] = audit_entry_size(e);
+        total += b->len[i];
+    }
+    if (!(b->bytes = malloc(total ? total : 1))) {
+        enc_free(b);
+        return mg_error_set(err, MG_ENOMEM, NULL, 0, 0, "out of memory");
+    }
+    for (size_t i = 0, at = 0; i < n; at += b->len[i], i++) {
+        audit_entry_encode(&b->e[i], b->bytes + at);
+        b->p[i] = b->bytes + at;
+    }
+    return MG_OK;
+}
+
 mg_status audit_db_append(audit_db *d, audit_rec *const *recs, size_t n,
                           int64_t now, bool checkpoint, mg_error *err)
 {
-    static_assert(sizeof(audit_rec) < 8192, "record fits the encoding buffer");
-    uint8_t buf[8192];
     saved sv;
     save(d, &sv);
-    mg_status s = begin(d, err);
-    if (s != MG_OK)
+    enc_batch b;
+    mg_status s = encode_batch(d, recs, n, now, &b, err);
+    if (s != MG_OK) {
+        restore(d, &sv);
         return s;
-    for (size_t i = 0; i < n && s == MG_OK; i++) {
-        audit_entry e;
-        e.seq = d->fr.size;
-        e.event_time = recs[i]->event_time;
-        e.proc_time = proc_time(d, now);
-        for (int f = 0; f < AUDIT_NFIELDS; f++) {
-            e.f[f] = audit_rec_field(recs[i], f);
-            e.n[f] = recs[i]->n[f];
-        }
-        size_t len = audit_entry_size(&e);
-        audit_entry_encode(&e, buf);
-        s = insert_entry(d, &e, buf, len, err);
     }
+    audit_hashpool_leaves(d->pool, b.p, b.len, n, b.leaf);
+    s = begin(d, err);
+    if (s != MG_OK) {
+        enc_free(&b);
+        restore(d, &sv);
+        return s;
+    }
+    for (size_t i = 0; i < n && s == MG_OK; i++)
+        s = insert_entry(d, &b.e[i], b.p[i], b.len[i], b.leaf[i], err);
+    enc_free(&b);
     if (s == MG_OK && checkpoint)
         s = write_checkpoint(d, now, err);
     if (s == MG_OK)

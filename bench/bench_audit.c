@@ -307,6 +307,8 @@ static void bulk_build(const paths *p, uint64_t n)
         audit_skey_load(p->key, d.signers, &err) != MG_OK)
         die("loading the signing key", &err);
     d.n_signers = 1;
+    if (audit_hashpool_start(&d.pool, &err) != MG_OK)
+        die("starting the hashing thread", &err);
     static char pseud[N_SUBJECTS][33];
     for (int i = 0; i < N_SUBJECTS; i++)
         if (audit_keystore_pseudonym(ks, W.subject[i], true, pseud[i], &err) != MG_OK)
@@ -343,6 +345,8 @@ static void bulk_build(const paths *p, uint64_t n)
     if (sqlite3_exec(d.db, "PRAGMA wal_checkpoint(TRUNCATE)", NULL, NULL, NULL) != SQLITE_OK)
         die("wal_checkpoint", NULL);
     free(recs);
+    audit_hashpool_stop(d.pool);
+    d.pool = NULL;
     audit_db_close(&d);
     audit_keystore_close(ks);
 }
