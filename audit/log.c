@@ -138,11 +138,6 @@ mg_status audit_db_open(audit_db *d, const char *path, const char *origin,
         goto fail;
     }
     sqlite3_busy_timeout(d->db, 5000);
-    /* A reader serves proofs: the upper levels of the nodes table and the
-     * pages proofs share stay cached between calls. */
-    if (read_only && (s = exec(d, "PRAGMA cache_size=-65536", "setting the cache size",
-                               err)) != MG_OK)
-        goto fail;
     if (!read_only) {
         /* 16 KiB pages: a batch's pages reach the WAL in a quarter of the
          * writes. Only takes effect when the file is created. */
@@ -169,6 +164,11 @@ mg_status audit_db_open(audit_db *d, const char *path, const char *origin,
         s = s == MG_OK ? exec(d, "COMMIT", "creating the schema", err)
                        : (sqlite3_exec(d->db, "ROLLBACK", NULL, NULL, NULL), s);
     if (s != MG_OK)
+        goto fail;
+    /* A reader serves proofs: the upper levels of the nodes table and the
+     * pages proofs share stay cached between calls. */
+    if (read_only && (s = exec(d, "PRAGMA cache_size=-65536", "setting the cache size",
+                               err)) != MG_OK)
         goto fail;
     for (int i = 0; i < ST_COUNT; i++) {
         if (read_only && i < ST_GET_NODE)
