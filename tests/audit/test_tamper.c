@@ -392,3 +392,69 @@ Test(tamper, not_an_audit_log)
     cr_assert_str_eq(err.file, f.db);
     mg_error_clear(&err);
 }
+
+/* ---- Logs of several verification batches (1024 entries each) ---------- */
+
+/* n records pushed without waiting, then one flush: a few large commits. */
+static void build_large(fixture *fx, int n)
+{
+    mg_audit_log *log = fx_open(fx, 1000);
+    mg_error err = { 0 };
+    for (int i = 0; i < n; i++) {
+        char payload[64];
+        snprintf(payload, sizeof payload, "{\"row\":%d}", i);
+        mg_audit_record r = { .kind = "decision", .product = "dp://sales/orders",
+                              .port = "orders", .action = "read", .effect = "allow",
+                              .payload = payload, .event_time_us = 1767225600000000 + i };
+        mg_status s;
+        while ((s = mg_audit_record_push(log, &r, NULL, &err)) == MG_EBUSY)
+            cr_assert_eq(mg_audit_flush(log, &err), MG_OK, "%s", err.message);
+        cr_assert_eq(s, MG_OK, "%s", err.message);
+    }
+    cr_assert_eq(mg_audit_flush(log, &err), MG_OK, "%s", err.message);
+    mg_audit_close(log);
+}
+
+Test(tamper_large, untouched_log_of_several_batches_verifies)
+{
+    fixture fx;
+    fx_init(&fx);
+    build_large(&fx, 3000);
+    mg_audit_report rep = fx_verify(&fx, NULL);
+    cr_assert_eq(rep.verdict, MG_AUDIT_OK, "%s", rep.message);
+    cr_assert_eq(rep.size, 3000);
+    cr_assert_eq(rep.verified_size, 3000);
+    fx_fini(&fx);
+}
+
+/* The bad row is read while an earlier batch is still in the tree stage:
+ * the earlier failure, first in seq order, is the one reported. */
+Test(tamper_large, earliest_failure_wins_across_batches)
+{
+    fixture fx;
+    fx_init(&fx);
+    build_large(&fx, 3000);
+    fx_sql(&fx, "UPDATE nodes SET hash = X'00' || substr(hash, 2) WHERE level = 0 AND idx = 100;"
+                "DELETE FROM entries WHERE seq = 2000;");
+    mg_audit_report rep = fx_verify(&fx, NULL);
+    cr_assert_eq(rep.verdict, MG_AUDIT_FAIL);
+    cr_assert_eq(rep.first_bad_seq, 100);
+    cr_assert_eq(rep.bad_checkpoint, -1);
+    cr_assert_str_eq(rep.message, "stored tree node (level 0, index 100) does not match the entries");
+    fx_fini(&fx);
+}
+
+Test(tamper_large, row_failure_in_a_later_batch)
+{
+    fixture fx;
+    fx_init(&fx);
+    build_large(&fx, 3000);
+    fx_sql(&fx, "DELETE FROM entries WHERE seq = 2000;");
+    mg_audit_report rep = fx_verify(&fx, NULL);
+    cr_assert_eq(rep.verdict, MG_AUDIT_FAIL);
+    cr_assert_eq(rep.first_bad_seq, 2000);
+    cr_assert_eq(rep.bad_checkpoint, -1);
+    cr_assert_str_eq(rep.message, "entry 2000 is missing (the next stored is 2001)");
+    cr_assert_eq(rep.size, 2000);
+    fx_fini(&fx);
+}
