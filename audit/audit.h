@@ -313,7 +313,7 @@ typedef struct audit_db {
     size_t n_signers;
     bool read_only;
     audit_hashpool *pool;       /* leaf hashing of appends; not owned */
-    sqlite3_stmt *st[10];       /* prepared statements, see log.c */
+    sqlite3_stmt *st[11];       /* prepared statements, see log.c */
 } audit_db;
 
 /* Maps the connection's last error to MG_EIO (disk full, I/O), MG_ENOMEM

@@ -19,17 +19,19 @@
 
 /* Statements from ST_GET_NODE on only read: a read-only handle prepares
  * those alone, once, and proofs reuse them. */
-enum { ST_ENTRY, ST_NODE, ST_STATE, ST_CP, ST_GET_NODE, ST_GET_ENTRY, ST_CP_AT, ST_CP_LATEST,
-       ST_READ_BEGIN, ST_READ_END, ST_COUNT };
+enum { ST_ENTRY, ST_NODE, ST_STATE, ST_CP, ST_GET_NODE, ST_GET_LEAF, ST_GET_ENTRY, ST_CP_AT,
+       ST_CP_LATEST, ST_READ_BEGIN, ST_READ_END, ST_COUNT };
 
 static const char *const sql_st[ST_COUNT] = {
     [ST_ENTRY] = "INSERT INTO entries(seq, event_time, kind, product, port, subject, action,"
-                 " effect, payload, entry) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                 " effect, payload, entry, leaf) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10,"
+                 " ?11)",
     [ST_NODE] = "INSERT OR REPLACE INTO nodes(level, idx, hash) VALUES (?1, ?2, ?3)",
     [ST_GET_NODE] = "SELECT hash FROM nodes WHERE level = ?1 AND idx = ?2",
     [ST_STATE] = "UPDATE state SET size = ?1, last_proc_time = ?2, cp_size = ?3, cp_time = ?4"
                  " WHERE id = 1",
     [ST_CP] = "INSERT OR IGNORE INTO checkpoints(size, root, time, note) VALUES (?1, ?2, ?3, ?4)",
+    [ST_GET_LEAF] = "SELECT leaf FROM entries WHERE seq = ?1",
     [ST_GET_ENTRY] = "SELECT entry FROM entries WHERE seq = ?1",
     [ST_CP_AT] = "SELECT size, root, note FROM checkpoints WHERE size = ?1",
     [ST_CP_LATEST] = "SELECT size, root, note FROM checkpoints ORDER BY size DESC LIMIT 1",
@@ -44,7 +46,7 @@ static const char SCHEMA[] =
     "CREATE TABLE IF NOT EXISTS entries(seq INTEGER PRIMARY KEY,"
     " event_time INTEGER NOT NULL, kind TEXT NOT NULL, product TEXT NOT NULL,"
     " port TEXT NOT NULL, subject TEXT NOT NULL, action TEXT NOT NULL, effect TEXT NOT NULL,"
-    " payload TEXT NOT NULL, entry BLOB NOT NULL);"
+    " payload TEXT NOT NULL, entry BLOB NOT NULL, leaf BLOB);"
     "CREATE TABLE IF NOT EXISTS nodes(level INTEGER NOT NULL, idx INTEGER NOT NULL,"
     " hash BLOB NOT NULL, PRIMARY KEY (level, idx)) WITHOUT ROWID;"
     "CREATE TABLE IF NOT EXISTS checkpoints(size INTEGER PRIMARY KEY, root BLOB NOT NULL,"
@@ -205,9 +207,14 @@ mg_status audit_db_node(void *ud, unsigned level, uint64_t index,
                         uint8_t out[AUDIT_HASH], mg_error *err)
 {
     audit_db *d = ud;
-    sqlite3_stmt *st = d->st[ST_GET_NODE];
-    sqlite3_bind_int(st, 1, (int)level);
-    sqlite3_bind_int64(st, 2, (sqlite3_int64)index);
+    /* Leaf hashes are stored with their entries, the rest in nodes. */
+    sqlite3_stmt *st = d->st[level ? ST_GET_NODE : ST_GET_LEAF];
+    if (level) {
+        sqlite3_bind_int(st, 1, (int)level);
+        sqlite3_bind_int64(st, 2, (sqlite3_int64)index);
+    } else {
+        sqlite3_bind_int64(st, 1, (sqlite3_int64)index);
+    }
     int rc = sqlite3_step(st);
     mg_status s = MG_OK;
     if (rc == SQLITE_ROW && sqlite3_column_bytes(st, 0) == AUDIT_HASH)
@@ -226,6 +233,8 @@ static mg_status store_node(void *ud, unsigned level, uint64_t index,
                             const uint8_t h[AUDIT_HASH], mg_error *err)
 {
     audit_db *d = ud;
+    if (level == 0)
+        return MG_OK;           /* stored in the entry's row */
     sqlite3_stmt *st = d->st[ST_NODE];
     sqlite3_bind_int(st, 1, (int)level);
     sqlite3_bind_int64(st, 2, (sqlite3_int64)index);
@@ -289,6 +298,7 @@ static mg_status insert_entry(audit_db *d, const audit_entry *e, const uint8_t *
         sqlite3_bind_text(st, 3 + i, e->n[f] ? e->f[f] : "", (int)e->n[f], SQLITE_STATIC);
     }
     sqlite3_bind_blob(st, 3 + AUDIT_NCOLS, enc, (int)len, SQLITE_STATIC);
+    sqlite3_bind_blob(st, 4 + AUDIT_NCOLS, leaf, AUDIT_HASH, SQLITE_STATIC);
     int rc = sqlite3_step(st);
     sqlite3_reset(st);
     if (rc != SQLITE_DONE)

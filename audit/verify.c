@@ -196,6 +196,8 @@ typedef struct vctx {
     mg_audit_report *rep;
     sqlite3_stmt *get_node;
     lcur lv[64];
+    const uint8_t *leaf0;       /* the stored leaf hash of the entry pushed */
+    bool leaf0_ok;              /* ... when it is there and 32 bytes long */
     char *origin;
     uint64_t state_size;
     cpinfo *cps;
@@ -311,6 +313,16 @@ static mg_status compare_node(void *ud, unsigned level, uint64_t index,
                               const uint8_t h[AUDIT_HASH], mg_error *err)
 {
     vctx *v = ud;
+    if (level == 0) {
+        /* Leaf hashes are stored with their entries (docs/audit.md). */
+        bool same = v->leaf0_ok && memcmp(v->leaf0, h, AUDIT_HASH) == 0;
+        if (!same)
+            fail(v, (int64_t)index, -1, "stored tree node (level 0, index %llu) %s",
+                 (unsigned long long)index, v->leaf0_ok ? "does not match the entries"
+                                                        : "is missing");
+        (void)err;
+        return same ? MG_OK : MG_EINTEGRITY;
+    }
     lcur *c = &v->lv[level];
     if (!c->st) {
         if (sqlite3_prepare_v2(v->db, "SELECT idx, hash FROM nodes WHERE level = ?1"
@@ -404,6 +416,8 @@ typedef struct vbatch {
     uint8_t *bytes;
     size_t cap;
     uint8_t leaf[VBATCH][AUDIT_HASH];
+    uint8_t stored[VBATCH][AUDIT_HASH]; /* the leaf hashes of the rows */
+    bool has_stored[VBATCH];
     _Atomic size_t claim;       /* next leaf to hash */
     _Atomic size_t hashed;      /* leaves hashed */
     bool bad;                   /* the row after the n good ones failed */
@@ -536,6 +550,10 @@ static mg_status read_batch(vread *r, vbatch *b, mg_error *err)
             b->cap = cap;
         }
         memcpy(b->bytes + at, enc, len);
+        b->has_stored[b->n] = sqlite3_column_type(st, 10) != SQLITE_NULL &&
+                              sqlite3_column_bytes(st, 10) == AUDIT_HASH;
+        if (b->has_stored[b->n])
+            memcpy(b->stored[b->n], sqlite3_column_blob(st, 10), AUDIT_HASH);
         b->off[++b->n] = at + len;
         r->last_proc = dec.proc_time;
         r->next++;
@@ -548,6 +566,8 @@ static void tree_batch(vctx *v, const mg_audit_verify_opts *o, const audit_check
                        audit_frontier *fr, size_t *next_cp, vbatch *b)
 {
     for (size_t i = 0; i < b->n && !v->failed; i++) {
+        v->leaf0 = b->stored[i];
+        v->leaf0_ok = b->has_stored[i];
         if (audit_frontier_push(fr, b->leaf[i], compare_node, v, NULL) == MG_OK)
             at_size(v, fr, next_cp, trusted);
         if (o->progress && (fr->size & 4095) == 0)
@@ -562,8 +582,8 @@ static mg_status check_entries(vctx *v, const mg_audit_verify_opts *o,
 {
     vread r = { .last_proc = INT64_MIN, .rc = SQLITE_DONE };
     if (sqlite3_prepare_v2(v->db, "SELECT seq, event_time, kind, product, port, subject,"
-                           " action, effect, payload, entry FROM entries ORDER BY seq", -1, &r.st,
-                           NULL) != SQLITE_OK)
+                           " action, effect, payload, entry, leaf FROM entries ORDER BY seq", -1,
+                           &r.st, NULL) != SQLITE_OK)
         return mg_error_set(err, MG_EFORMAT, v->path, 0, 0, "not a meshgov audit log: %s",
                             sqlite3_errmsg(v->db));
     audit_frontier fr;

@@ -146,7 +146,9 @@ Test(tamper, edited_entry_with_nodes_rebuilt)
     sqlite3_finalize(st);
     audit_db_close(&d);
     char sql[600];
-    snprintf(sql, sizeof sql, "ATTACH '%s' AS r; INSERT INTO nodes SELECT * FROM r.nodes;", tmp);
+    snprintf(sql, sizeof sql, "ATTACH '%s' AS r; INSERT INTO nodes SELECT * FROM r.nodes;"
+             "UPDATE entries SET leaf = (SELECT leaf FROM r.entries AS x"
+             " WHERE x.seq = entries.seq);", tmp);
     cr_assert_eq(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
     sqlite3_close(db);
     free(tmp);
@@ -262,7 +264,8 @@ Test(tamper, two_rows_swapped)
 
 Test(tamper, forged_row_appended)
 {
-    fx_sql(&f, "INSERT INTO entries SELECT 10, event_time, kind, product, port,"
+    fx_sql(&f, "INSERT INTO entries(seq, event_time, kind, product, port, subject, action,"
+               " effect, payload, entry) SELECT 10, event_time, kind, product, port,"
                " subject, action, effect, payload, entry FROM entries WHERE seq = 9");
     int64_t later = proc_time_of(9) + 1;
     reencode_with(10, &later);
@@ -273,7 +276,7 @@ Test(tamper, forged_row_appended)
 Test(tamper, old_row_replayed)
 {
     fx_sql(&f, "INSERT INTO entries SELECT 10, event_time, kind, product, port,"
-               " subject, action, effect, payload, entry FROM entries WHERE seq = 2");
+               " subject, action, effect, payload, entry, leaf FROM entries WHERE seq = 2");
     expect(fx_verify(&f, NULL), MG_AUDIT_FAIL, 10, -1,
            "entry at seq 10 encodes seq 2 (moved or replayed)");
 }
@@ -434,7 +437,7 @@ Test(tamper_large, earliest_failure_wins_across_batches)
     fixture fx;
     fx_init(&fx);
     build_large(&fx, 3000);
-    fx_sql(&fx, "UPDATE nodes SET hash = X'00' || substr(hash, 2) WHERE level = 0 AND idx = 100;"
+    fx_sql(&fx, "UPDATE entries SET leaf = X'00' || substr(leaf, 2) WHERE seq = 100;"
                 "DELETE FROM entries WHERE seq = 2000;");
     mg_audit_report rep = fx_verify(&fx, NULL);
     cr_assert_eq(rep.verdict, MG_AUDIT_FAIL);
