@@ -133,7 +133,10 @@ mg_status audit_db_open(audit_db *d, const char *path, const char *origin,
     d->read_only = read_only;
     if (!(d->path = strdup(path)))
         return mg_error_set(err, MG_ENOMEM, NULL, 0, 0, "out of memory");
-    int flags = read_only ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
+    /* Every use of the connection holds the handle's db_lock, so SQLite's
+     * own per-call mutex is not needed. */
+    int flags = (read_only ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE) |
+                SQLITE_OPEN_NOMUTEX;
     mg_status s;
     if (sqlite3_open_v2(path, &d->db, flags, NULL) != SQLITE_OK) {
         s = db_err(d, "cannot open the audit log", err);
