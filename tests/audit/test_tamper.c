@@ -410,8 +410,10 @@ static void build_large(fixture *fx, int n)
                               .port = "orders", .action = "read", .effect = "allow",
                               .payload = payload, .event_time_us = 1767225600000000 + i };
         mg_status s;
-        while ((s = mg_audit_record_push(log, &r, NULL, &err)) == MG_EBUSY)
+        while ((s = mg_audit_record_push(log, &r, NULL, &err)) == MG_EBUSY) {
+            mg_error_clear(&err);
             cr_assert_eq(mg_audit_flush(log, &err), MG_OK, "%s", err.message);
+        }
         cr_assert_eq(s, MG_OK, "%s", err.message);
     }
     cr_assert_eq(mg_audit_flush(log, &err), MG_OK, "%s", err.message);
