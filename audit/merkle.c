@@ -5,6 +5,7 @@
  *
  * Proof generation reads complete subtrees through an audit_node_fn, so the
  * same code serves an in-memory tree (tests) and the SQLite nodes table.
+ * A hash pool lets the writer hash a batch's leaves on two threads.
  */
 #include <pthread.h>
 #include <stdatomic.h>

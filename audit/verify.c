@@ -1,13 +1,15 @@
 /*
  * verify.c — the auditor's side: pinned key files, full verification of a
- * log database, and the check of a proof given as JSON.
+ * log database, and the check of a proof given as JSON (one at a time, or
+ * many with a checker that verifies each checkpoint's signature once).
  *
  * The verifier trusts nothing in the database: it decodes every stored
- * canonical entry and compares its fields with the query columns,
- * rebuilds the tree and compares every stored node, checks each
- * checkpoint's signature with keys from the pinned file only and its root
- * against the rebuilt tree, and, given a checkpoint the auditor kept,
- * checks the log still extends it. It streams: memory is O(log n).
+ * canonical entry and compares its fields with the columns, rebuilds the
+ * tree and compares every stored node, checks each checkpoint's signature
+ * with keys from the pinned file only and its root against the rebuilt
+ * tree, and, given a checkpoint the auditor kept, checks the log still
+ * extends it. It streams, two batches of rows at a time, with the leaf
+ * hashes on a second thread.
  */
 #include <errno.h>
 #include <stdarg.h>
