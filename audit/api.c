@@ -120,40 +120,12 @@ mg_status mg_audit_checkpoint(mg_audit_log *log, mg_error *err)
     return s;
 }
 
-/* The note of the checkpoint of `size` (0: the latest) into *note. */
-static mg_status read_checkpoint(audit_db *d, uint64_t size, uint64_t *got, char **note,
-                                 mg_error *err)
-{
-    sqlite3_stmt *st;
-    const char *sql = size ? "SELECT size, note FROM checkpoints WHERE size = ?1"
-                           : "SELECT size, note FROM checkpoints ORDER BY size DESC LIMIT 1";
-    *note = NULL;
-    if (sqlite3_prepare_v2(d->db, sql, -1, &st, NULL) != SQLITE_OK)
-        return audit_db_error(d->db, d->path, "reading checkpoints", err);
-    sqlite3_bind_int64(st, 1, (sqlite3_int64)size);
-    int rc = sqlite3_step(st);
-    mg_status s = MG_OK;
-    if (rc == SQLITE_ROW) {
-        *got = (uint64_t)sqlite3_column_int64(st, 0);
-        const char *t = (const char *)sqlite3_column_text(st, 1);
-        if (!(*note = strdup(t ? t : "")))
-            s = mg_error_set(err, MG_ENOMEM, NULL, 0, 0, "out of memory");
-    } else if (rc == SQLITE_DONE) {
-        s = size ? mg_error_set(err, MG_ENOTFOUND, d->path, 0, 0,
-                                "no checkpoint of tree size %llu", (unsigned long long)size)
-                 : mg_error_set(err, MG_ENOTFOUND, d->path, 0, 0, "the log has no checkpoint");
-    } else {
-        s = audit_db_error(d->db, d->path, "reading checkpoints", err);
-    }
-    sqlite3_finalize(st);
-    return s;
-}
-
 mg_status mg_audit_latest_checkpoint(mg_audit_log *log, char **note, mg_error *err)
 {
     uint64_t size;
+    uint8_t root[AUDIT_HASH];
     pthread_mutex_lock(&log->db_lock);
-    mg_status s = read_checkpoint(&log->db, 0, &size, note, err);
+    mg_status s = audit_db_read_checkpoint(&log->db, 0, &size, root, note, err);
     pthread_mutex_unlock(&log->db_lock);
     return s;
 }
@@ -245,32 +217,6 @@ static mg_status dump(json_t *o, char **out, mg_error *err)
     return *out ? MG_OK : mg_error_set(err, MG_ENOMEM, NULL, 0, 0, "out of memory");
 }
 
-static mg_status read_entry(audit_db *d, uint64_t seq, uint8_t **buf, size_t *len,
-                            mg_error *err)
-{
-    sqlite3_stmt *st;
-    *buf = NULL;
-    if (sqlite3_prepare_v2(d->db, "SELECT entry FROM entries WHERE seq = ?1", -1, &st,
-                           NULL) != SQLITE_OK)
-        return audit_db_error(d->db, d->path, "reading an entry", err);
-    sqlite3_bind_int64(st, 1, (sqlite3_int64)seq);
-    int rc = sqlite3_step(st);
-    mg_status s = MG_OK;
-    if (rc == SQLITE_ROW) {
-        *len = (size_t)sqlite3_column_bytes(st, 0);
-        if (!(*buf = malloc(*len + 1)))
-            s = mg_error_set(err, MG_ENOMEM, NULL, 0, 0, "out of memory");
-        else if (*len)
-            memcpy(*buf, sqlite3_column_blob(st, 0), *len);
-    } else {
-        s = rc == SQLITE_DONE ? mg_error_set(err, MG_ENOTFOUND, d->path, 0, 0,
-                                             "no entry %llu", (unsigned long long)seq)
-                              : audit_db_error(d->db, d->path, "reading an entry", err);
-    }
-    sqlite3_finalize(st);
-    return s;
-}
-
 static mg_status prove_locked(audit_db *d, uint64_t seq, uint64_t size, char **out,
                               mg_error *err)
 {
@@ -278,17 +224,17 @@ static mg_status prove_locked(audit_db *d, uint64_t seq, uint64_t size, char **o
     uint8_t *entry = NULL, root[AUDIT_HASH], leaf[AUDIT_HASH];
     uint8_t proof[AUDIT_MAX_PROOF][AUDIT_HASH];
     size_t elen = 0, n = 0;
-    mg_status s = read_checkpoint(d, size, &size, &note, err);
+    /* The root is the one stored with the checkpoint: the checker compares
+     * it with the signed note, so it need not be recomputed here. */
+    mg_status s = audit_db_read_checkpoint(d, size, &size, root, &note, err);
     if (s == MG_OK && seq >= size)
         s = mg_error_set(err, MG_ENOTFOUND, d->path, 0, 0,
                          "entry %llu is not in the tree of size %llu",
                          (unsigned long long)seq, (unsigned long long)size);
     if (s == MG_OK)
-        s = read_entry(d, seq, &entry, &elen, err);
+        s = audit_db_entry(d, seq, &entry, &elen, err);
     if (s == MG_OK)
         s = audit_inclusion_proof(audit_db_node, d, seq, size, proof, &n, err);
-    if (s == MG_OK)
-        s = audit_tree_root(audit_db_node, d, size, root, err);
     if (s == MG_OK) {
         audit_leaf_hash(entry, elen, leaf);
         json_t *o = json_pack("{s:s, s:s, s:I, s:I, s:o, s:o, s:o, s:o, s:s}",
@@ -309,7 +255,11 @@ mg_status mg_audit_prove(mg_audit_log *log, uint64_t seq, uint64_t tree_size,
 {
     *json = NULL;
     pthread_mutex_lock(&log->db_lock);
-    mg_status s = prove_locked(&log->db, seq, tree_size, json, err);
+    mg_status s = audit_db_read_begin(&log->db, err);
+    if (s == MG_OK) {
+        s = prove_locked(&log->db, seq, tree_size, json, err);
+        audit_db_read_end(&log->db);
+    }
     pthread_mutex_unlock(&log->db_lock);
     return s;
 }
@@ -320,18 +270,14 @@ static mg_status consistency_locked(audit_db *d, uint64_t s1, uint64_t s2, char 
     char *n1 = NULL, *n2 = NULL;
     uint8_t r1[AUDIT_HASH], r2[AUDIT_HASH], proof[AUDIT_MAX_PROOF][AUDIT_HASH];
     size_t n = 0;
-    mg_status s = read_checkpoint(d, s2, &s2, &n2, err);
+    mg_status s = audit_db_read_checkpoint(d, s2, &s2, r2, &n2, err);
     if (s == MG_OK)
-        s = read_checkpoint(d, s1, &s1, &n1, err);
+        s = audit_db_read_checkpoint(d, s1, &s1, r1, &n1, err);
     if (s == MG_OK && s1 > s2)
         s = mg_error_set(err, MG_EINVAL, NULL, 0, 0, "size1 %llu is above size2 %llu",
                          (unsigned long long)s1, (unsigned long long)s2);
     if (s == MG_OK && s1 < s2)
         s = audit_consistency_proof(audit_db_node, d, s1, s2, proof, &n, err);
-    if (s == MG_OK)
-        s = audit_tree_root(audit_db_node, d, s1, r1, err);
-    if (s == MG_OK)
-        s = audit_tree_root(audit_db_node, d, s2, r2, err);
     if (s == MG_OK) {
         json_t *o = json_pack("{s:s, s:s, s:I, s:I, s:o, s:o, s:o, s:s, s:s}",
                               "type", "consistency", "origin", d->origin,
@@ -354,7 +300,11 @@ mg_status mg_audit_consistency(mg_audit_log *log, uint64_t size1, uint64_t size2
         return mg_error_set(err, MG_EINVAL, NULL, 0, 0,
                             "a consistency proof starts from a checkpoint of size 1 or more");
     pthread_mutex_lock(&log->db_lock);
-    mg_status s = consistency_locked(&log->db, size1, size2, json, err);
+    mg_status s = audit_db_read_begin(&log->db, err);
+    if (s == MG_OK) {
+        s = consistency_locked(&log->db, size1, size2, json, err);
+        audit_db_read_end(&log->db);
+    }
     pthread_mutex_unlock(&log->db_lock);
     return s;
 }

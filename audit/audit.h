@@ -125,6 +125,15 @@ void audit_frontier_root(const audit_frontier *f, uint8_t out[AUDIT_HASH]);
 mg_status audit_frontier_load(audit_frontier *f, uint64_t size, audit_node_fn fn,
                               void *ud, mg_error *err);
 
+/* A helper thread that hashes leaves beside its caller: each call splits
+ * its leaves between the two and returns when all are hashed. A NULL pool
+ * hashes on the caller alone. Calls on one pool must not overlap. */
+typedef struct audit_hashpool audit_hashpool;
+mg_status audit_hashpool_start(audit_hashpool **out, mg_error *err);
+void audit_hashpool_stop(audit_hashpool *p);
+void audit_hashpool_leaves(audit_hashpool *p, const uint8_t *const *e, const size_t *len,
+                           size_t n, uint8_t (*out)[AUDIT_HASH]);
+
 /* ======================================================================
  * Keys, checkpoints and signed notes (note.c)
  * ====================================================================== */
@@ -217,6 +226,12 @@ enum {
     AUDIT_F_DIGEST, AUDIT_F_PAYLOAD, AUDIT_NFIELDS
 };
 
+/* The fields that are also columns of the entries table, in column order
+ * after seq and event_time (docs/audit.md): those queries filter on, and
+ * the payload. */
+#define AUDIT_NCOLS 7
+extern const int audit_column_fields[AUDIT_NCOLS];
+
 /* Column names in entry order, and the longest value each may hold. */
 extern const char *const audit_field_names[AUDIT_NFIELDS];
 extern const size_t audit_field_max[AUDIT_NFIELDS];
@@ -297,7 +312,8 @@ typedef struct audit_db {
     audit_skey *signers;        /* checkpoint signers, owned */
     size_t n_signers;
     bool read_only;
-    sqlite3_stmt *st[6];        /* prepared statements, see log.c */
+    audit_hashpool *pool;       /* leaf hashing of appends; not owned */
+    sqlite3_stmt *st[11];       /* prepared statements, see log.c */
 } audit_db;
 
 /* Maps the connection's last error to MG_EIO (disk full, I/O), MG_ENOMEM
@@ -311,6 +327,18 @@ void audit_db_close(audit_db *d);
 /* Node source over the nodes table (ud is the audit_db). */
 mg_status audit_db_node(void *ud, unsigned level, uint64_t index,
                         uint8_t out[AUDIT_HASH], mg_error *err);
+
+/* A read transaction around several lookups (proofs). */
+mg_status audit_db_read_begin(audit_db *d, mg_error *err);
+void audit_db_read_end(audit_db *d);
+/* The canonical bytes of entry `seq` in a new malloc'd *buf (MG_ENOTFOUND
+ * when there is none). */
+mg_status audit_db_entry(audit_db *d, uint64_t seq, uint8_t **buf, size_t *len,
+                         mg_error *err);
+/* The checkpoint of tree size `size` (0: the latest): its size, the root
+ * stored beside it and a new malloc'd copy of its signed note. */
+mg_status audit_db_read_checkpoint(audit_db *d, uint64_t size, uint64_t *got,
+                                   uint8_t root[AUDIT_HASH], char **note, mg_error *err);
 
 /* Appends raw entries (already encoded, seq = current size onward) in one
  * transaction; a checkpoint is added in the same transaction when

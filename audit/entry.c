@@ -19,6 +19,11 @@ const char *const audit_field_names[AUDIT_NFIELDS] = {
     "effect", "rules", "mode", "digest", "payload",
 };
 
+const int audit_column_fields[AUDIT_NCOLS] = {
+    AUDIT_F_KIND, AUDIT_F_PRODUCT, AUDIT_F_PORT, AUDIT_F_SUBJECT, AUDIT_F_ACTION, AUDIT_F_EFFECT,
+    AUDIT_F_PAYLOAD,
+};
+
 const size_t audit_field_max[AUDIT_NFIELDS] = {
     32, 256, 128, 256, 64, 16, 1024, 16, 64, 4096,
 };

@@ -5,7 +5,11 @@
  *
  * Proof generation reads complete subtrees through an audit_node_fn, so the
  * same code serves an in-memory tree (tests) and the SQLite nodes table.
+ * A hash pool lets the writer hash a batch's leaves on two threads.
  */
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sodium.h>
 #include "audit/audit.h"
@@ -334,4 +338,123 @@ mg_status audit_frontier_load(audit_frontier *f, uint64_t size, audit_node_fn fn
     }
     f->size = size;
     return MG_OK;
+}
+
+/* ======================================================================
+ * Leaf hashing on two threads
+ * ====================================================================== */
+
+#define POOL_CHUNK 32           /* leaves claimed at a time */
+
+typedef struct pool_job {
+    const uint8_t *const *e;
+    const size_t *len;
+    size_t n;
+    uint8_t (*out)[AUDIT_HASH];
+    _Atomic size_t claim;
+    _Atomic size_t hashed;
+} pool_job;
+
+struct audit_hashpool {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    pthread_t th;
+    pool_job *job;              /* the job on offer, or NULL */
+    uint64_t gen;               /* bumped for each job offered */
+    bool busy;                  /* the helper is inside a job */
+    bool stop;
+};
+
+static void pool_work(pool_job *j)
+{
+    for (;;) {
+        size_t i = atomic_fetch_add(&j->claim, POOL_CHUNK);
+        if (i >= j->n)
+            return;
+        size_t end = i + POOL_CHUNK < j->n ? i + POOL_CHUNK : j->n;
+        for (size_t k = i; k < end; k++)
+            audit_leaf_hash(j->e[k], j->len[k], j->out[k]);
+        atomic_fetch_add(&j->hashed, end - i);
+    }
+}
+
+static void *pool_main(void *arg)
+{
+    audit_hashpool *p = arg;
+    uint64_t seen = 0;
+    pthread_mutex_lock(&p->mu);
+    for (;;) {
+        while (p->gen == seen && !p->stop)
+            pthread_cond_wait(&p->cv, &p->mu);
+        if (p->stop)
+            break;
+        seen = p->gen;
+        pool_job *j = p->job;
+        if (!j)
+            continue;           /* the caller finished it alone */
+        p->busy = true;
+        pthread_mutex_unlock(&p->mu);
+        pool_work(j);
+        pthread_mutex_lock(&p->mu);
+        p->busy = false;
+        pthread_cond_broadcast(&p->cv);
+    }
+    pthread_mutex_unlock(&p->mu);
+    return NULL;
+}
+
+mg_status audit_hashpool_start(audit_hashpool **out, mg_error *err)
+{
+    audit_hashpool *p = calloc(1, sizeof *p);
+    *out = NULL;
+    if (!p)
+        return mg_error_set(err, MG_ENOMEM, NULL, 0, 0, "out of memory");
+    pthread_mutex_init(&p->mu, NULL);
+    pthread_cond_init(&p->cv, NULL);
+    if (pthread_create(&p->th, NULL, pool_main, p) != 0) {
+        pthread_mutex_destroy(&p->mu);
+        pthread_cond_destroy(&p->cv);
+        free(p);
+        return mg_error_set(err, MG_ENOMEM, NULL, 0, 0, "cannot start a hashing thread");
+    }
+    *out = p;
+    return MG_OK;
+}
+
+void audit_hashpool_stop(audit_hashpool *p)
+{
+    if (!p)
+        return;
+    pthread_mutex_lock(&p->mu);
+    p->stop = true;
+    pthread_cond_broadcast(&p->cv);
+    pthread_mutex_unlock(&p->mu);
+    pthread_join(p->th, NULL);
+    pthread_mutex_destroy(&p->mu);
+    pthread_cond_destroy(&p->cv);
+    free(p);
+}
+
+void audit_hashpool_leaves(audit_hashpool *p, const uint8_t *const *e, const size_t *len,
+                           size_t n, uint8_t (*out)[AUDIT_HASH])
+{
+    pool_job j = { .e = e, .len = len, .n = n, .out = out };
+    atomic_init(&j.claim, 0);
+    atomic_init(&j.hashed, 0);
+    /* Small batches are not worth waking the helper for. */
+    if (!p || n < 2 * POOL_CHUNK) {
+        pool_work(&j);
+        return;
+    }
+    pthread_mutex_lock(&p->mu);
+    p->job = &j;
+    p->gen++;
+    pthread_cond_broadcast(&p->cv);
+    pthread_mutex_unlock(&p->mu);
+    pool_work(&j);
+    pthread_mutex_lock(&p->mu);
+    while (atomic_load(&j.hashed) != n || p->busy)
+        pthread_cond_wait(&p->cv, &p->mu);
+    p->job = NULL;
+    pthread_mutex_unlock(&p->mu);
 }

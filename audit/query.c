@@ -10,28 +10,31 @@
 #include "audit/audit.h"
 #include "stdlib/error.h"
 
-#define COLS "seq, event_time, proc_time, kind, product, port, subject, action, effect," \
-             " rules, mode, digest, payload, entry"
+#define COLS "seq, entry"
 
-/* One entry row as a JSON object; with_entry adds the canonical bytes. */
-static json_t *row_json(sqlite3_stmt *st, bool with_entry)
+/* One entry row as a JSON object, its fields decoded from the canonical
+ * bytes (the only copy of most of them); with_entry adds those bytes. NULL
+ * with *bad set when the stored bytes are not a canonical entry. */
+static json_t *row_json(sqlite3_stmt *st, bool with_entry, bool *bad)
 {
+    const uint8_t *e = sqlite3_column_blob(st, 1);
+    size_t n = (size_t)sqlite3_column_bytes(st, 1);
+    audit_entry dec;
+    *bad = !e || !audit_entry_decode(e, n, &dec);
+    if (*bad)
+        return NULL;
     json_t *o = json_object();
     if (!o)
         return NULL;
     json_object_set_new(o, "seq", json_integer(sqlite3_column_int64(st, 0)));
-    json_object_set_new(o, "event_time_us", json_integer(sqlite3_column_int64(st, 1)));
-    json_object_set_new(o, "proc_time_us", json_integer(sqlite3_column_int64(st, 2)));
-    for (int i = 0; i < AUDIT_NFIELDS; i++) {
-        const char *t = (const char *)sqlite3_column_text(st, 3 + i);
-        json_object_set_new(o, audit_field_names[i],
-                            json_stringn(t ? t : "", (size_t)sqlite3_column_bytes(st, 3 + i)));
-    }
+    json_object_set_new(o, "event_time_us", json_integer(dec.event_time));
+    json_object_set_new(o, "proc_time_us", json_integer(dec.proc_time));
+    for (int i = 0; i < AUDIT_NFIELDS; i++)
+        json_object_set_new(o, audit_field_names[i], json_stringn(dec.n[i] ? dec.f[i] : "",
+                                                                  dec.n[i]));
     if (with_entry) {
-        const uint8_t *e = sqlite3_column_blob(st, 13);
-        size_t n = (size_t)sqlite3_column_bytes(st, 13);
         uint8_t leaf[AUDIT_HASH];
-        audit_leaf_hash(e ? e : (const uint8_t *)"", n, leaf);
+        audit_leaf_hash(e, n, leaf);
         size_t cap = sodium_base64_ENCODED_LEN(n, sodium_base64_VARIANT_ORIGINAL);
         char *b = malloc(cap);
         char lh[sodium_base64_ENCODED_LEN(AUDIT_HASH, sodium_base64_VARIANT_ORIGINAL)];
@@ -39,7 +42,7 @@ static json_t *row_json(sqlite3_stmt *st, bool with_entry)
             json_decref(o);
             return NULL;
         }
-        audit_b64_encode(e ? e : (const uint8_t *)"", n, b, cap);
+        audit_b64_encode(e, n, b, cap);
         audit_b64_encode(leaf, AUDIT_HASH, lh, sizeof lh);
         json_object_set_new(o, "entry", json_string(b));
         json_object_set_new(o, "leaf_hash", json_string(lh));
@@ -66,8 +69,14 @@ static mg_status run_rows(audit_db *d, sqlite3_stmt *st, bool with_entry,
     mg_status s = MG_OK;
     bool stop = false;
     int rc = SQLITE_DONE;
-    while (s == MG_OK && !stop && (rc = sqlite3_step(st)) == SQLITE_ROW)
-        s = emit(row_json(st, with_entry), fn, ud, &stop, err);
+    while (s == MG_OK && !stop && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+        bool bad;
+        json_t *o = row_json(st, with_entry, &bad);
+        s = bad ? mg_error_set(err, MG_EINTEGRITY, d->path, 0, 0,
+                               "entry %lld is not in the canonical encoding",
+                               (long long)sqlite3_column_int64(st, 0))
+                : emit(o, fn, ud, &stop, err);
+    }
     if (s == MG_OK && !stop && rc != SQLITE_DONE)
         s = audit_db_error(d->db, d->path, "reading entries", err);
     return s;

@@ -287,6 +287,8 @@ static void *writer_main(void *arg)
 
 static void log_free(mg_audit_log *log)
 {
+    audit_hashpool_stop(log->db.pool);
+    log->db.pool = NULL;
     audit_db_close(&log->db);
     audit_keystore_close(log->ks);
     free(log->ring);
@@ -306,6 +308,10 @@ static mg_status start_writer(mg_audit_log *log, uint32_t capacity, mg_error *er
     /* The checkpoint timer of a log that never had one starts now. */
     if (log->db.cp_size == 0)
         log->db.cp_time = audit_now(log);
+    /* The writer hashes a batch's leaves with this helper. */
+    mg_status s = audit_hashpool_start(&log->db.pool, err);
+    if (s != MG_OK)
+        return s;
     if (pthread_create(&log->writer, NULL, writer_main, log) != 0)
         return mg_error_set(err, MG_ENOMEM, NULL, 0, 0, "cannot start the audit writer thread");
     log->has_writer = true;

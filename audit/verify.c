@@ -1,19 +1,23 @@
 /*
  * verify.c — the auditor's side: pinned key files, full verification of a
- * log database, and the check of a proof given as JSON.
+ * log database, and the check of a proof given as JSON (one at a time, or
+ * many with a checker that verifies each checkpoint's signature once).
  *
- * The verifier trusts nothing in the database: it re-encodes every entry
- * from its query columns and compares with the stored canonical bytes,
- * rebuilds the tree and compares every stored node, checks each
- * checkpoint's signature with keys from the pinned file only and its root
- * against the rebuilt tree, and, given a checkpoint the auditor kept,
- * checks the log still extends it. It streams: memory is O(log n).
+ * The verifier trusts nothing in the database: it decodes every stored
+ * canonical entry and compares its fields with the columns, rebuilds the
+ * tree and compares every stored node, checks each checkpoint's signature
+ * with keys from the pinned file only and its root against the rebuilt
+ * tree, and, given a checkpoint the auditor kept, checks the log still
+ * extends it. It streams, two batches of rows at a time, with the leaf
+ * hashes on a second thread.
  */
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <jansson.h>
 #include <sodium.h>
 #include "audit/audit.h"
@@ -194,6 +198,8 @@ typedef struct vctx {
     mg_audit_report *rep;
     sqlite3_stmt *get_node;
     lcur lv[64];
+    const uint8_t *leaf0;       /* the stored leaf hash of the entry pushed */
+    bool leaf0_ok;              /* ... when it is there and 32 bytes long */
     char *origin;
     uint64_t state_size;
     cpinfo *cps;
@@ -309,6 +315,16 @@ static mg_status compare_node(void *ud, unsigned level, uint64_t index,
                               const uint8_t h[AUDIT_HASH], mg_error *err)
 {
     vctx *v = ud;
+    if (level == 0) {
+        /* Leaf hashes are stored with their entries (docs/audit.md). */
+        bool same = v->leaf0_ok && memcmp(v->leaf0, h, AUDIT_HASH) == 0;
+        if (!same)
+            fail(v, (int64_t)index, -1, "stored tree node (level 0, index %llu) %s",
+                 (unsigned long long)index, v->leaf0_ok ? "does not match the entries"
+                                                        : "is missing");
+        (void)err;
+        return same ? MG_OK : MG_EINTEGRITY;
+    }
     lcur *c = &v->lv[level];
     if (!c->st) {
         if (sqlite3_prepare_v2(v->db, "SELECT idx, hash FROM nodes WHERE level = ?1"
@@ -334,24 +350,21 @@ static mg_status compare_node(void *ud, unsigned level, uint64_t index,
     return ok ? MG_OK : MG_EINTEGRITY;
 }
 
-/* Re-encodes the row's columns: they must give the stored bytes. */
-static bool columns_match(sqlite3_stmt *st, const audit_entry *dec, const uint8_t *enc,
-                          size_t len, uint8_t *buf)
+/* The columns must hold exactly what the canonical entry encodes. */
+static bool columns_match(sqlite3_stmt *st, const audit_entry *dec)
 {
-    audit_entry e;
-    e.seq = (uint64_t)sqlite3_column_int64(st, 0);
-    e.event_time = sqlite3_column_int64(st, 1);
-    e.proc_time = sqlite3_column_int64(st, 2);
-    for (int i = 0; i < AUDIT_NFIELDS; i++) {
-        e.f[i] = (const char *)sqlite3_column_text(st, 3 + i);
-        e.n[i] = (size_t)sqlite3_column_bytes(st, 3 + i);
-        if (!e.f[i] || e.n[i] != dec->n[i])
+    if (sqlite3_column_type(st, 1) != SQLITE_INTEGER ||
+        sqlite3_column_int64(st, 1) != dec->event_time)
+        return false;
+    for (int i = 0; i < AUDIT_NCOLS; i++) {
+        int f = audit_column_fields[i];
+        const char *t = (const char *)sqlite3_column_text(st, 2 + i);
+        size_t n = (size_t)sqlite3_column_bytes(st, 2 + i);
+        if (!t || sqlite3_column_type(st, 2 + i) != SQLITE_TEXT || n != dec->n[f] ||
+            (n && memcmp(t, dec->f[f], n) != 0))
             return false;
     }
-    if (audit_entry_size(&e) != len)
-        return false;
-    audit_entry_encode(&e, buf);
-    return memcmp(buf, enc, len) == 0;
+    return true;
 }
 
 /* Checks and consumes the checkpoints of size `size`, and the trusted one. */
@@ -385,62 +398,255 @@ static void at_size(vctx *v, const audit_frontier *fr, size_t *next_cp,
         rep->verified_size = fr->size;
 }
 
+/* ----------------------------------------------------------------------
+ * Entries, in two stages on two threads. The reader (the calling thread)
+ * steps through the rows, checks each one and copies its bytes into a
+ * batch; the leaf hashes of a batch are computed by a helper thread and by
+ * the reader when it has nothing else to do; then the reader pushes the
+ * leaves into the rebuilt tree and compares nodes and checkpoints, in seq
+ * order. A row that fails is kept in its batch and reported only after
+ * every earlier entry went through the tree, so the first failure in
+ * sequential order is the one reported, whatever thread found what.
+ * ---------------------------------------------------------------------- */
+
+#define VBATCH 1024            /* entries per batch */
+#define VCHUNK 32              /* leaves claimed at a time by a hasher */
+
+typedef struct vbatch {
+    size_t n;                   /* entries read and good */
+    size_t off[VBATCH + 1];     /* entry i is bytes[off[i]:off[i+1]] */
+    uint8_t *bytes;
+    size_t cap;
+    uint8_t leaf[VBATCH][AUDIT_HASH];
+    uint8_t stored[VBATCH][AUDIT_HASH]; /* the leaf hashes of the rows */
+    bool has_stored[VBATCH];
+    _Atomic size_t claim;       /* next leaf to hash */
+    _Atomic size_t hashed;      /* leaves hashed */
+    bool bad;                   /* the row after the n good ones failed */
+    int64_t bad_seq;
+    char msg[256];
+} vbatch;
+
+typedef struct vpipe {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    vbatch *job;                /* batch to hash, or NULL */
+    bool stop;
+} vpipe;
+
+/* Hashes unclaimed leaves of b until none is left. */
+static void hash_some(vbatch *b)
+{
+    for (;;) {
+        size_t i = atomic_fetch_add(&b->claim, VCHUNK);
+        if (i >= b->n)
+            return;
+        size_t end = i + VCHUNK < b->n ? i + VCHUNK : b->n;
+        for (size_t k = i; k < end; k++)
+            audit_leaf_hash(b->bytes + b->off[k], b->off[k + 1] - b->off[k], b->leaf[k]);
+        atomic_fetch_add(&b->hashed, end - i);
+    }
+}
+
+static void *hasher_main(void *arg)
+{
+    vpipe *p = arg;
+    pthread_mutex_lock(&p->mu);
+    for (;;) {
+        while (!p->job && !p->stop)
+            pthread_cond_wait(&p->cv, &p->mu);
+        if (p->stop)
+            break;
+        vbatch *b = p->job;
+        p->job = NULL;
+        pthread_mutex_unlock(&p->mu);
+        hash_some(b);
+        pthread_mutex_lock(&p->mu);
+        pthread_cond_broadcast(&p->cv);
+    }
+    pthread_mutex_unlock(&p->mu);
+    return NULL;
+}
+
+static void submit(vpipe *p, vbatch *b, bool threaded)
+{
+    atomic_store(&b->claim, 0);
+    atomic_store(&b->hashed, 0);
+    if (!threaded)
+        return;
+    pthread_mutex_lock(&p->mu);
+    p->job = b;
+    pthread_cond_broadcast(&p->cv);
+    pthread_mutex_unlock(&p->mu);
+}
+
+/* Helps hash b, then waits until every leaf of it is hashed. */
+static void finish_hashing(vpipe *p, vbatch *b)
+{
+    hash_some(b);
+    if (atomic_load(&b->hashed) == b->n)
+        return;
+    pthread_mutex_lock(&p->mu);
+    while (atomic_load(&b->hashed) != b->n)
+        pthread_cond_wait(&p->cv, &p->mu);
+    pthread_mutex_unlock(&p->mu);
+}
+
+static void batch_fail(vbatch *b, int64_t seq, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void batch_fail(vbatch *b, int64_t seq, const char *fmt, ...)
+{
+    b->bad = true;
+    b->bad_seq = seq;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(b->msg, sizeof b->msg, fmt, ap);
+    va_end(ap);
+}
+
+/* Reading stage state: the next seq expected and the last processing time. */
+typedef struct vread {
+    sqlite3_stmt *st;
+    uint64_t next;
+    int64_t last_proc;
+    int rc;                     /* last sqlite3_step result */
+} vread;
+
+/* Reads up to VBATCH good rows into b; stops after a bad one or the end. */
+static mg_status read_batch(vread *r, vbatch *b, mg_error *err)
+{
+    b->n = 0;
+    b->bad = false;
+    b->off[0] = 0;
+    while (b->n < VBATCH && (r->rc = sqlite3_step(r->st)) == SQLITE_ROW) {
+        sqlite3_stmt *st = r->st;
+        int64_t seq = sqlite3_column_int64(st, 0);
+        const uint8_t *enc = sqlite3_column_blob(st, 9);
+        size_t len = (size_t)sqlite3_column_bytes(st, 9);
+        audit_entry dec;
+        if (seq != (int64_t)r->next) {
+            batch_fail(b, (int64_t)r->next, "entry %llu is missing (the next stored is %lld)",
+                       (unsigned long long)r->next, (long long)seq);
+        } else if (sqlite3_column_type(st, 9) != SQLITE_BLOB || len > AUDIT_ENTRY_FIXED + 8192 ||
+                   !audit_entry_decode(enc, len, &dec)) {
+            batch_fail(b, seq, "entry %lld is not in the canonical encoding", (long long)seq);
+        } else if (dec.seq != (uint64_t)seq) {
+            batch_fail(b, seq, "entry at seq %lld encodes seq %llu (moved or replayed)",
+                       (long long)seq, (unsigned long long)dec.seq);
+        } else if (!columns_match(st, &dec)) {
+            batch_fail(b, seq, "the columns of entry %lld differ from its canonical encoding",
+                       (long long)seq);
+        } else if (dec.proc_time < r->last_proc) {
+            batch_fail(b, seq, "processing time goes backwards at entry %lld", (long long)seq);
+        }
+        if (b->bad)
+            return MG_OK;
+        size_t at = b->off[b->n];
+        if (at + len > b->cap) {
+            size_t cap = b->cap * 2 > at + len ? b->cap * 2 : at + len;
+            uint8_t *nb = realloc(b->bytes, cap);
+            if (!nb)
+                return mg_error_set(err, MG_ENOMEM, NULL, 0, 0, "out of memory");
+            b->bytes = nb;
+            b->cap = cap;
+        }
+        memcpy(b->bytes + at, enc, len);
+        b->has_stored[b->n] = sqlite3_column_type(st, 10) != SQLITE_NULL &&
+                              sqlite3_column_bytes(st, 10) == AUDIT_HASH;
+        if (b->has_stored[b->n])
+            memcpy(b->stored[b->n], sqlite3_column_blob(st, 10), AUDIT_HASH);
+        b->off[++b->n] = at + len;
+        r->last_proc = dec.proc_time;
+        r->next++;
+    }
+    return MG_OK;
+}
+
+/* Pushes the hashed leaves of b into the rebuilt tree, in order. */
+static void tree_batch(vctx *v, const mg_audit_verify_opts *o, const audit_checkpoint *trusted,
+                       audit_frontier *fr, size_t *next_cp, vbatch *b)
+{
+    for (size_t i = 0; i < b->n && !v->failed; i++) {
+        v->leaf0 = b->stored[i];
+        v->leaf0_ok = b->has_stored[i];
+        if (audit_frontier_push(fr, b->leaf[i], compare_node, v, NULL) == MG_OK)
+            at_size(v, fr, next_cp, trusted);
+        if (o->progress && (fr->size & 4095) == 0)
+            o->progress(o->progress_ud, fr->size, v->state_size);
+    }
+    if (!v->failed && b->bad)
+        fail(v, b->bad_seq, -1, "%s", b->msg);
+}
+
 static mg_status check_entries(vctx *v, const mg_audit_verify_opts *o,
                                const audit_checkpoint *trusted, mg_error *err)
 {
-    sqlite3_stmt *st;
-    if (sqlite3_prepare_v2(v->db, "SELECT seq, event_time, proc_time, kind, product, port,"
-                           " subject, action, effect, rules, mode, digest, payload, entry"
-                           " FROM entries ORDER BY seq", -1, &st, NULL) != SQLITE_OK)
+    vread r = { .last_proc = INT64_MIN, .rc = SQLITE_DONE };
+    if (sqlite3_prepare_v2(v->db, "SELECT seq, event_time, kind, product, port, subject,"
+                           " action, effect, payload, entry, leaf FROM entries ORDER BY seq", -1,
+                           &r.st, NULL) != SQLITE_OK)
         return mg_error_set(err, MG_EFORMAT, v->path, 0, 0, "not a meshgov audit log: %s",
                             sqlite3_errmsg(v->db));
     audit_frontier fr;
     memset(&fr, 0, sizeof fr);
-    uint8_t *buf = malloc(AUDIT_ENTRY_FIXED + 8192);
-    if (!buf) {
-        sqlite3_finalize(st);
-        return mg_error_set(err, MG_ENOMEM, NULL, 0, 0, "out of memory");
+    vbatch *bs = calloc(2, sizeof *bs);
+    vpipe p = { .job = NULL, .stop = false };
+    pthread_t th;
+    bool threaded = false;
+    mg_status s = MG_OK;
+    if (!bs || !(bs[0].bytes = malloc(bs[0].cap = 256 * 1024)) ||
+        !(bs[1].bytes = malloc(bs[1].cap = 256 * 1024)))
+        s = mg_error_set(err, MG_ENOMEM, NULL, 0, 0, "out of memory");
+    if (s == MG_OK) {
+        pthread_mutex_init(&p.mu, NULL);
+        pthread_cond_init(&p.cv, NULL);
+        /* Without a second thread the reader hashes everything itself. */
+        threaded = pthread_create(&th, NULL, hasher_main, &p) == 0;
     }
     size_t next_cp = 0;
-    int64_t last_proc = INT64_MIN;
-    int rc = SQLITE_DONE;
-    if (trusted && trusted->size == 0)
+    if (s == MG_OK && trusted && trusted->size == 0)
         at_size(v, &fr, &next_cp, trusted);
-    while (!v->failed && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-        int64_t seq = sqlite3_column_int64(st, 0);
-        const uint8_t *enc = sqlite3_column_blob(st, 13);
-        size_t len = (size_t)sqlite3_column_bytes(st, 13);
-        audit_entry dec;
-        if (seq != (int64_t)fr.size) {
-            fail(v, (int64_t)fr.size, -1, "entry %llu is missing (the next stored is %lld)",
-                 (unsigned long long)fr.size, (long long)seq);
-        } else if (sqlite3_column_type(st, 13) != SQLITE_BLOB || len > AUDIT_ENTRY_FIXED + 8192 ||
-                   !audit_entry_decode(enc, len, &dec)) {
-            fail(v, seq, -1, "entry %lld is not in the canonical encoding", (long long)seq);
-        } else if (dec.seq != (uint64_t)seq) {
-            fail(v, seq, -1, "entry at seq %lld encodes seq %llu (moved or replayed)",
-                 (long long)seq, (unsigned long long)dec.seq);
-        } else if (!columns_match(st, &dec, enc, len, buf)) {
-            fail(v, seq, -1, "the columns of entry %lld differ from its canonical encoding",
-                 (long long)seq);
-        } else if (dec.proc_time < last_proc) {
-            fail(v, seq, -1, "processing time goes backwards at entry %lld", (long long)seq);
-        } else {
-            last_proc = dec.proc_time;
-            uint8_t leaf[AUDIT_HASH];
-            audit_leaf_hash(enc, len, leaf);
-            if (audit_frontier_push(&fr, leaf, compare_node, v, NULL) == MG_OK)
-                at_size(v, &fr, &next_cp, trusted);
-        }
-        if (o->progress && (fr.size & 4095) == 0)
-            o->progress(o->progress_ud, fr.size, v->state_size);
+    /* cur is being hashed while the next batch is read into the other. */
+    vbatch *cur = bs ? &bs[0] : NULL, *nxt = bs ? &bs[1] : NULL;
+    if (s == MG_OK)
+        s = read_batch(&r, cur, err);
+    if (s == MG_OK)
+        submit(&p, cur, threaded);
+    while (s == MG_OK) {
+        bool more = !cur->bad && r.rc == SQLITE_ROW;
+        if (more)
+            s = read_batch(&r, nxt, err);
+        finish_hashing(&p, cur);
+        if (s != MG_OK)
+            break;
+        tree_batch(v, o, trusted, &fr, &next_cp, cur);
+        if (v->failed || !more)
+            break;
+        submit(&p, nxt, threaded);
+        vbatch *t = cur;
+        cur = nxt;
+        nxt = t;
     }
-    free(buf);
-    sqlite3_finalize(st);
+    if (threaded) {
+        pthread_mutex_lock(&p.mu);
+        p.stop = true;
+        pthread_cond_broadcast(&p.cv);
+        pthread_mutex_unlock(&p.mu);
+        pthread_join(th, NULL);
+    }
+    if (bs) {
+        pthread_mutex_destroy(&p.mu);
+        pthread_cond_destroy(&p.cv);
+        free(bs[0].bytes);
+        free(bs[1].bytes);
+    }
+    free(bs);
+    sqlite3_finalize(r.st);
     v->rep->size = fr.size;
-    if (v->failed)
-        return MG_OK;
-    if (rc != SQLITE_DONE)
+    if (s != MG_OK || v->failed)
+        return s;
+    if (r.rc != SQLITE_DONE)
         return mg_error_set(err, MG_EDB, v->path, 0, 0, "reading entries: %s",
                             sqlite3_errmsg(v->db));
     if (next_cp < v->ncp)
@@ -499,7 +705,9 @@ mg_status mg_audit_verify(const mg_audit_verify_opts *o, mg_audit_report *rep, m
         return s;
     }
     vctx v = { .path = o->db, .rep = rep };
-    if (sqlite3_open_v2(o->db, &v.db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK)
+    /* Only the reading thread uses the connection. */
+    if (sqlite3_open_v2(o->db, &v.db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL) !=
+        SQLITE_OK)
         s = audit_db_error(v.db, o->db, "cannot open the audit log", err);
     if (s == MG_OK)
         s = read_meta(&v, err);
@@ -557,16 +765,51 @@ static bool jproof_read(json_t *arr, uint8_t h[][AUDIT_HASH], audit_span *sp, si
     return true;
 }
 
+/* Remembered checkpoint notes: an identical note verified by the same keys
+ * verifies again, so its signature is checked once. */
+#define CHECKER_CACHE 4
+
+struct mg_audit_checker {
+    audit_vkey *keys;
+    size_t nkeys;
+    char *note[CHECKER_CACHE];
+    size_t note_len[CHECKER_CACHE];
+    audit_checkpoint cp[CHECKER_CACHE];
+    unsigned next;              /* slot replaced next */
+};
+
+static mg_status checker_open_note(mg_audit_checker *c, const char *note, size_t len,
+                                   audit_checkpoint *cp, mg_error *err)
+{
+    for (unsigned i = 0; i < CHECKER_CACHE; i++)
+        if (c->note[i] && c->note_len[i] == len && memcmp(c->note[i], note, len) == 0) {
+            *cp = c->cp[i];
+            return MG_OK;
+        }
+    mg_status s = open_checkpoint(note, len, c->keys, c->nkeys, cp, err);
+    if (s != MG_OK)
+        return s;
+    char *copy = malloc(len + 1);
+    if (copy) {   /* without memory the note is simply not remembered */
+        unsigned i = c->next++ % CHECKER_CACHE;
+        memcpy(copy, note, len);
+        free(c->note[i]);
+        c->note[i] = copy;
+        c->note_len[i] = len;
+        c->cp[i] = *cp;
+    }
+    return MG_OK;
+}
+
 /* The checkpoint under `key` must verify and name this origin, size, root. */
 static mg_status check_cp(json_t *o, const char *key, const char *origin, uint64_t size,
-                          const uint8_t root[AUDIT_HASH], const audit_vkey *keys,
-                          size_t nkeys, mg_error *err)
+                          const uint8_t root[AUDIT_HASH], mg_audit_checker *c, mg_error *err)
 {
     const char *note = json_string_value(json_object_get(o, key));
     if (!note)
         return mg_error_set(err, MG_EFORMAT, NULL, 0, 0, "proof: no %s", key);
     audit_checkpoint cp;
-    mg_status s = open_checkpoint(note, strlen(note), keys, nkeys, &cp, err);
+    mg_status s = checker_open_note(c, note, strlen(note), &cp, err);
     if (s != MG_OK)
         return s;
     if (cp.size != size || strcmp(cp.origin, origin) != 0 ||
@@ -576,8 +819,8 @@ static mg_status check_cp(json_t *o, const char *key, const char *origin, uint64
     return MG_OK;
 }
 
-static mg_status check_inclusion(json_t *o, const char *origin, const audit_vkey *keys,
-                                 size_t nkeys, mg_error *err)
+static mg_status check_inclusion(json_t *o, const char *origin, mg_audit_checker *c,
+                                 mg_error *err)
 {
     uint8_t root[AUDIT_HASH], h[AUDIT_MAX_PROOF][AUDIT_HASH], leaf[AUDIT_HASH];
     audit_span sp[AUDIT_MAX_PROOF];
@@ -589,7 +832,7 @@ static mg_status check_inclusion(json_t *o, const char *origin, const audit_vkey
         !jproof_read(json_object_get(o, "proof"), h, sp, &n))
         return mg_error_set(err, MG_EFORMAT, NULL, 0, 0, "proof: malformed inclusion proof");
     uint64_t size = (uint64_t)json_integer_value(ts), idx = (uint64_t)json_integer_value(li);
-    mg_status s = check_cp(o, "checkpoint", origin, size, root, keys, nkeys, err);
+    mg_status s = check_cp(o, "checkpoint", origin, size, root, c, err);
     if (s != MG_OK)
         return s;
     uint8_t *entry = malloc(strlen(e64) + 1);
@@ -615,8 +858,8 @@ static mg_status check_inclusion(json_t *o, const char *origin, const audit_vkey
     return MG_OK;
 }
 
-static mg_status check_consistency(json_t *o, const char *origin, const audit_vkey *keys,
-                                   size_t nkeys, mg_error *err)
+static mg_status check_consistency(json_t *o, const char *origin, mg_audit_checker *c,
+                                   mg_error *err)
 {
     uint8_t r1[AUDIT_HASH], r2[AUDIT_HASH], h[AUDIT_MAX_PROOF][AUDIT_HASH];
     audit_span sp[AUDIT_MAX_PROOF];
@@ -627,9 +870,9 @@ static mg_status check_consistency(json_t *o, const char *origin, const audit_vk
         !jproof_read(json_object_get(o, "proof"), h, sp, &n))
         return mg_error_set(err, MG_EFORMAT, NULL, 0, 0, "proof: malformed consistency proof");
     uint64_t s1 = (uint64_t)json_integer_value(j1), s2 = (uint64_t)json_integer_value(j2);
-    mg_status s = check_cp(o, "checkpoint1", origin, s1, r1, keys, nkeys, err);
+    mg_status s = check_cp(o, "checkpoint1", origin, s1, r1, c, err);
     if (s == MG_OK)
-        s = check_cp(o, "checkpoint2", origin, s2, r2, keys, nkeys, err);
+        s = check_cp(o, "checkpoint2", origin, s2, r2, c, err);
     if (s == MG_OK && !audit_verify_consistency(s1, s2, (audit_span){ r1, AUDIT_HASH },
                                                 (audit_span){ r2, AUDIT_HASH }, sp, n))
         s = mg_error_set(err, MG_EINTEGRITY, NULL, 0, 0,
@@ -638,32 +881,84 @@ static mg_status check_consistency(json_t *o, const char *origin, const audit_vk
     return s;
 }
 
+mg_status mg_audit_checker_open(const char *keys_file, mg_audit_checker **out,
+                                mg_error *err)
+{
+    *out = NULL;
+    if (sodium_init() < 0)
+        return mg_error_set(err, MG_ECRYPTO, NULL, 0, 0, "libsodium failed to initialize");
+    mg_audit_checker *c = calloc(1, sizeof *c);
+    if (!c)
+        return mg_error_set(err, MG_ENOMEM, NULL, 0, 0, "out of memory");
+    mg_status s = audit_keys_load(keys_file, &c->keys, &c->nkeys, err);
+    if (s != MG_OK) {
+        free(c);
+        return s;
+    }
+    *out = c;
+    return MG_OK;
+}
+
+void mg_audit_checker_close(mg_audit_checker *c)
+{
+    if (!c)
+        return;
+    for (unsigned i = 0; i < CHECKER_CACHE; i++)
+        free(c->note[i]);
+    free(c->keys);
+    free(c);
+}
+
+static mg_status parse_proof(const char *json, size_t len, json_t **out, mg_error *err)
+{
+    json_error_t je;
+    json_t *o = json_loadb(json, len, JSON_REJECT_DUPLICATES, &je);
+    *out = o;
+    if (json_is_object(o))
+        return MG_OK;
+    json_decref(o);
+    *out = NULL;
+    return mg_error_set(err, MG_EFORMAT, NULL, je.line, je.column, "proof: %s",
+                        o ? "not a JSON object" : je.text);
+}
+
+static mg_status check_parsed(mg_audit_checker *c, json_t *o, mg_error *err)
+{
+    const char *type = json_string_value(json_object_get(o, "type"));
+    const char *origin = json_string_value(json_object_get(o, "origin"));
+    if (!type || !origin)
+        return mg_error_set(err, MG_EFORMAT, NULL, 0, 0, "proof: no type or origin");
+    if (strcmp(type, "inclusion") == 0)
+        return check_inclusion(o, origin, c, err);
+    if (strcmp(type, "consistency") == 0)
+        return check_consistency(o, origin, c, err);
+    return mg_error_set(err, MG_EFORMAT, NULL, 0, 0, "proof: unknown type \"%s\"", type);
+}
+
+mg_status mg_audit_checker_check(mg_audit_checker *c, const char *json, size_t len,
+                                 mg_error *err)
+{
+    json_t *o;
+    mg_status s = parse_proof(json, len, &o, err);
+    if (s == MG_OK)
+        s = check_parsed(c, o, err);
+    json_decref(o);
+    return s;
+}
+
 mg_status mg_audit_check_proof(const char *json, size_t len, const char *keys_file,
                                mg_error *err)
 {
     if (sodium_init() < 0)
         return mg_error_set(err, MG_ECRYPTO, NULL, 0, 0, "libsodium failed to initialize");
-    json_error_t je;
-    json_t *o = json_loadb(json, len, JSON_REJECT_DUPLICATES, &je);
-    if (!json_is_object(o)) {
-        json_decref(o);
-        return mg_error_set(err, MG_EFORMAT, NULL, je.line, je.column, "proof: %s",
-                            o ? "not a JSON object" : je.text);
-    }
-    audit_vkey *keys = NULL;
-    size_t nkeys = 0;
-    mg_status s = audit_keys_load(keys_file, &keys, &nkeys, err);
-    const char *type = json_string_value(json_object_get(o, "type"));
-    const char *origin = json_string_value(json_object_get(o, "origin"));
-    if (s == MG_OK && (!type || !origin))
-        s = mg_error_set(err, MG_EFORMAT, NULL, 0, 0, "proof: no type or origin");
-    else if (s == MG_OK && strcmp(type, "inclusion") == 0)
-        s = check_inclusion(o, origin, keys, nkeys, err);
-    else if (s == MG_OK && strcmp(type, "consistency") == 0)
-        s = check_consistency(o, origin, keys, nkeys, err);
-    else if (s == MG_OK)
-        s = mg_error_set(err, MG_EFORMAT, NULL, 0, 0, "proof: unknown type \"%s\"", type);
-    free(keys);
+    json_t *o;
+    mg_audit_checker *c = NULL;
+    mg_status s = parse_proof(json, len, &o, err);
+    if (s == MG_OK)
+        s = mg_audit_checker_open(keys_file, &c, err);
+    if (s == MG_OK)
+        s = check_parsed(c, o, err);
+    mg_audit_checker_close(c);
     json_decref(o);
     return s;
 }

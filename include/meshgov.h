@@ -746,6 +746,18 @@ mg_status mg_audit_consistency(mg_audit_log *log, uint64_t size1,
 mg_status mg_audit_check_proof(const char *json, size_t len,
                                const char *keys_file, mg_error *err);
 
+/* A proof checker for many proofs: the pinned key file is read once, and a
+ * checkpoint note that verified is remembered byte for byte (the last
+ * four), so proofs against the same checkpoint pay for its Ed25519
+ * signature once. Results are those of mg_audit_check_proof. A checker is
+ * not shared between threads without a lock. */
+typedef struct mg_audit_checker mg_audit_checker;
+mg_status mg_audit_checker_open(const char *keys_file, mg_audit_checker **out,
+                                mg_error *err);
+mg_status mg_audit_checker_check(mg_audit_checker *c, const char *json,
+                                 size_t len, mg_error *err);
+void mg_audit_checker_close(mg_audit_checker *c);
+
 /* ---- queries ----------------------------------------------------------- */
 
 /* Receives one JSON object per line (no newline), valid during the call.

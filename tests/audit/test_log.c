@@ -306,3 +306,51 @@ Test(log, ring_full_is_busy)
     mg_error_clear(&err);
     fx_fini(&f);
 }
+
+/* A checker remembers a checkpoint that verified only byte for byte: the
+ * same proof checks again, a different signature on the same body is
+ * verified anew and refused, and a bad path fails even with the note
+ * remembered. */
+Test(log, checker_remembers_only_identical_checkpoints)
+{
+    fixture f;
+    fx_init(&f);
+    mg_audit_log *log = fx_open(&f, 4);
+    fx_append(&f, log, 10);
+    mg_error err = { 0 };
+    char *proof;
+    cr_assert_eq(mg_audit_prove(log, 5, 8, &proof, &err), MG_OK, "%s", err.message);
+    mg_audit_checker *c;
+    cr_assert_eq(mg_audit_checker_open(f.keys, &c, &err), MG_OK, "%s", err.message);
+    cr_assert_eq(mg_audit_checker_check(c, proof, strlen(proof), &err), MG_OK, "%s", err.message);
+    cr_assert_eq(mg_audit_checker_check(c, proof, strlen(proof), &err), MG_OK, "%s", err.message);
+
+    /* One signature character changed: a new note, checked again. */
+    char *bad = strdup(proof);
+    char *sig = strstr(bad, "\\n\\u2014 ");
+    if (!sig)
+        sig = strstr(bad, "\\n— ");
+    cr_assert_not_null(sig, "%s", bad);
+    char *end = strstr(sig, "\\n\"");
+    cr_assert_not_null(end);
+    end[-3] = end[-3] == 'A' ? 'B' : 'A';
+    cr_assert_eq(mg_audit_checker_check(c, bad, strlen(bad), &err), MG_ECRYPTO);
+    cr_assert(strstr(err.message, "invalid signature"), "%s", err.message);
+    free(bad);
+
+    /* The remembered note does not vouch for another entry's path. */
+    bad = strdup(proof);
+    char *li = strstr(bad, "\"leaf_index\":5");
+    cr_assert_not_null(li);
+    li[13] = '4';
+    cr_assert_eq(mg_audit_checker_check(c, bad, strlen(bad), &err), MG_EINTEGRITY);
+    cr_assert_str_eq(err.message, "proof: the entry is not a canonical entry with seq 4");
+    free(bad);
+    cr_assert_eq(mg_audit_checker_check(c, "[]", 2, &err), MG_EFORMAT);
+    cr_assert_str_eq(err.message, "proof: not a JSON object");
+    mg_error_clear(&err);
+    mg_audit_checker_close(c);
+    free(proof);
+    mg_audit_close(log);
+    fx_fini(&f);
+}

@@ -31,24 +31,29 @@ static void expect(mg_audit_report rep, mg_audit_verdict v, int64_t bad, int64_t
     cr_assert_str_eq(rep.message, msg);
 }
 
-/* Re-encodes the canonical entry of `seq` from its (edited) columns, as an
- * attacker who knows the format would, so only the tree can tell. */
-static void reencode(int seq)
+/* Re-encodes the canonical entry of `seq` with the values of its (edited)
+ * query columns, and with processing time `proc` when given, as an attacker
+ * who knows the format would, so only the tree can tell. */
+static void reencode_with(int seq, const int64_t *proc)
 {
     sqlite3 *db;
     sqlite3_stmt *st, *up;
     cr_assert_eq(sqlite3_open(f.db, &db), SQLITE_OK);
-    cr_assert_eq(sqlite3_prepare_v2(db, "SELECT seq, event_time, proc_time, kind, product, port,"
-                                    " subject, action, effect, rules, mode, digest, payload"
-                                    " FROM entries WHERE seq = ?1", -1, &st, NULL), SQLITE_OK);
+    cr_assert_eq(sqlite3_prepare_v2(db, "SELECT seq, event_time, kind, product, port, subject,"
+                                    " action, effect, payload, entry FROM entries WHERE seq = ?1", -1,
+                                    &st, NULL), SQLITE_OK);
     sqlite3_bind_int(st, 1, seq);
     cr_assert_eq(sqlite3_step(st), SQLITE_ROW);
-    audit_entry e = { .seq = (uint64_t)sqlite3_column_int64(st, 0),
-                      .event_time = sqlite3_column_int64(st, 1),
-                      .proc_time = sqlite3_column_int64(st, 2) };
-    for (int i = 0; i < AUDIT_NFIELDS; i++) {
-        e.f[i] = (const char *)sqlite3_column_text(st, 3 + i);
-        e.n[i] = (size_t)sqlite3_column_bytes(st, 3 + i);
+    audit_entry e;
+    cr_assert(audit_entry_decode(sqlite3_column_blob(st, 9),
+                                 (size_t)sqlite3_column_bytes(st, 9), &e));
+    e.seq = (uint64_t)sqlite3_column_int64(st, 0);
+    e.event_time = sqlite3_column_int64(st, 1);
+    if (proc)
+        e.proc_time = *proc;
+    for (int i = 0; i < AUDIT_NCOLS; i++) {
+        e.f[audit_column_fields[i]] = (const char *)sqlite3_column_text(st, 2 + i);
+        e.n[audit_column_fields[i]] = (size_t)sqlite3_column_bytes(st, 2 + i);
     }
     uint8_t buf[8192];
     size_t n = audit_entry_size(&e);
@@ -61,6 +66,30 @@ static void reencode(int seq)
     sqlite3_finalize(up);
     sqlite3_finalize(st);
     sqlite3_close(db);
+}
+
+static void reencode(int seq)
+{
+    reencode_with(seq, NULL);
+}
+
+/* The processing time encoded in entry `seq`. */
+static int64_t proc_time_of(int seq)
+{
+    sqlite3 *db;
+    sqlite3_stmt *st;
+    cr_assert_eq(sqlite3_open(f.db, &db), SQLITE_OK);
+    cr_assert_eq(sqlite3_prepare_v2(db, "SELECT entry FROM entries WHERE seq = ?1", -1, &st,
+                                    NULL), SQLITE_OK);
+    sqlite3_bind_int(st, 1, seq);
+    cr_assert_eq(sqlite3_step(st), SQLITE_ROW);
+    audit_entry e;
+    cr_assert(audit_entry_decode(sqlite3_column_blob(st, 0),
+                                 (size_t)sqlite3_column_bytes(st, 0), &e));
+    int64_t t = e.proc_time;
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    return t;
 }
 
 TestSuite(tamper, .init = setup, .fini = teardown);
@@ -117,7 +146,9 @@ Test(tamper, edited_entry_with_nodes_rebuilt)
     sqlite3_finalize(st);
     audit_db_close(&d);
     char sql[600];
-    snprintf(sql, sizeof sql, "ATTACH '%s' AS r; INSERT INTO nodes SELECT * FROM r.nodes;", tmp);
+    snprintf(sql, sizeof sql, "ATTACH '%s' AS r; INSERT INTO nodes SELECT * FROM r.nodes;"
+             "UPDATE entries SET leaf = (SELECT leaf FROM r.entries AS x"
+             " WHERE x.seq = entries.seq);", tmp);
     cr_assert_eq(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
     sqlite3_close(db);
     free(tmp);
@@ -233,19 +264,19 @@ Test(tamper, two_rows_swapped)
 
 Test(tamper, forged_row_appended)
 {
-    fx_sql(&f, "INSERT INTO entries SELECT 10, event_time, proc_time + 1, kind, product, port,"
-               " subject, action, effect, rules, mode, digest, payload, entry FROM entries"
-               " WHERE seq = 9");
-    reencode(10);
+    fx_sql(&f, "INSERT INTO entries(seq, event_time, kind, product, port, subject, action,"
+               " effect, payload, entry) SELECT 10, event_time, kind, product, port,"
+               " subject, action, effect, payload, entry FROM entries WHERE seq = 9");
+    int64_t later = proc_time_of(9) + 1;
+    reencode_with(10, &later);
     expect(fx_verify(&f, NULL), MG_AUDIT_FAIL, 10, -1,
            "stored tree node (level 0, index 10) is missing");
 }
 
 Test(tamper, old_row_replayed)
 {
-    fx_sql(&f, "INSERT INTO entries SELECT 10, event_time, proc_time, kind, product, port,"
-               " subject, action, effect, rules, mode, digest, payload, entry FROM entries"
-               " WHERE seq = 2");
+    fx_sql(&f, "INSERT INTO entries SELECT 10, event_time, kind, product, port,"
+               " subject, action, effect, payload, entry, leaf FROM entries WHERE seq = 2");
     expect(fx_verify(&f, NULL), MG_AUDIT_FAIL, 10, -1,
            "entry at seq 10 encodes seq 2 (moved or replayed)");
 }
@@ -348,9 +379,8 @@ Test(tamper, non_canonical_entry_encoding)
 
 Test(tamper, processing_time_backwards)
 {
-    fx_sql(&f, "UPDATE entries SET proc_time = (SELECT proc_time - 1 FROM entries WHERE seq = 5)"
-               " WHERE seq = 6");
-    reencode(6);
+    int64_t earlier = proc_time_of(5) - 1;
+    reencode_with(6, &earlier);
     expect(fx_verify(&f, NULL), MG_AUDIT_FAIL, 6, -1, "processing time goes backwards at entry 6");
 }
 
@@ -364,4 +394,72 @@ Test(tamper, not_an_audit_log)
     cr_assert_str_eq(err.message, "not a meshgov audit log: no such table: state");
     cr_assert_str_eq(err.file, f.db);
     mg_error_clear(&err);
+}
+
+/* ---- Logs of several verification batches (1024 entries each) ---------- */
+
+/* n records pushed without waiting, then one flush: a few large commits. */
+static void build_large(fixture *fx, int n)
+{
+    mg_audit_log *log = fx_open(fx, 1000);
+    mg_error err = { 0 };
+    for (int i = 0; i < n; i++) {
+        char payload[64];
+        snprintf(payload, sizeof payload, "{\"row\":%d}", i);
+        mg_audit_record r = { .kind = "decision", .product = "dp://sales/orders",
+                              .port = "orders", .action = "read", .effect = "allow",
+                              .payload = payload, .event_time_us = 1767225600000000 + i };
+        mg_status s;
+        while ((s = mg_audit_record_push(log, &r, NULL, &err)) == MG_EBUSY) {
+            mg_error_clear(&err);
+            cr_assert_eq(mg_audit_flush(log, &err), MG_OK, "%s", err.message);
+        }
+        cr_assert_eq(s, MG_OK, "%s", err.message);
+    }
+    cr_assert_eq(mg_audit_flush(log, &err), MG_OK, "%s", err.message);
+    mg_audit_close(log);
+}
+
+Test(tamper_large, untouched_log_of_several_batches_verifies)
+{
+    fixture fx;
+    fx_init(&fx);
+    build_large(&fx, 3000);
+    mg_audit_report rep = fx_verify(&fx, NULL);
+    cr_assert_eq(rep.verdict, MG_AUDIT_OK, "%s", rep.message);
+    cr_assert_eq(rep.size, 3000);
+    cr_assert_eq(rep.verified_size, 3000);
+    fx_fini(&fx);
+}
+
+/* The bad row is read while an earlier batch is still in the tree stage:
+ * the earlier failure, first in seq order, is the one reported. */
+Test(tamper_large, earliest_failure_wins_across_batches)
+{
+    fixture fx;
+    fx_init(&fx);
+    build_large(&fx, 3000);
+    fx_sql(&fx, "UPDATE entries SET leaf = X'00' || substr(leaf, 2) WHERE seq = 100;"
+                "DELETE FROM entries WHERE seq = 2000;");
+    mg_audit_report rep = fx_verify(&fx, NULL);
+    cr_assert_eq(rep.verdict, MG_AUDIT_FAIL);
+    cr_assert_eq(rep.first_bad_seq, 100);
+    cr_assert_eq(rep.bad_checkpoint, -1);
+    cr_assert_str_eq(rep.message, "stored tree node (level 0, index 100) does not match the entries");
+    fx_fini(&fx);
+}
+
+Test(tamper_large, row_failure_in_a_later_batch)
+{
+    fixture fx;
+    fx_init(&fx);
+    build_large(&fx, 3000);
+    fx_sql(&fx, "DELETE FROM entries WHERE seq = 2000;");
+    mg_audit_report rep = fx_verify(&fx, NULL);
+    cr_assert_eq(rep.verdict, MG_AUDIT_FAIL);
+    cr_assert_eq(rep.first_bad_seq, 2000);
+    cr_assert_eq(rep.bad_checkpoint, -1);
+    cr_assert_str_eq(rep.message, "entry 2000 is missing (the next stored is 2001)");
+    cr_assert_eq(rep.size, 2000);
+    fx_fini(&fx);
 }
