@@ -339,7 +339,7 @@ static void product_detail(FILE *out, const mg_adoption_product *p)
     if (p->tests == MG_TESTS_RAN || p->tests == MG_TESTS_NO_TESTS)
         fprintf(out, " &#183; %zu of %zu rules covered (%d%%)", p->rules_covered, p->rules_total,
                 p->coverage_percent);
-    fputs("</span></div>\n", out);
+    fputs("</span></span></div>\n", out);
     fputs("<div class=\"meta\"><span>domain <b>", out);
     esc(out, p->domain);
     fputs("</b></span><span>owner <b>", out);
