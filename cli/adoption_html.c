@@ -1,8 +1,9 @@
 /*
  * adoption_html.c — the adoption report as one self-contained HTML page an
  * auditor can open offline: a summary, a bar chart of adoption per global
- * policy (inline SVG), the policy x product matrix coloured by status, and
- * each product's detail with its findings and decision counts.
+ * policy (inline SVG), the policy x product matrix coloured by status with
+ * each cell's policy test status, and each product's detail with its
+ * findings, policy tests and decision counts.
  *
  * The page has inline CSS, inline SVG, no script and no external
  * reference (no URL at all: product URIs are text, never links). Every
@@ -32,7 +33,7 @@ static const char css[] =
     "padding-bottom:12px;margin-bottom:20px}"
     "h1{font-size:24px;margin:0}h2{font-size:18px;margin:32px 0 12px}h3{font-size:16px;margin:0}"
     ".sub{color:#5f6368;font-size:13px}"
-    ".cards{display:grid;grid-template-columns:repeat(5,1fr);gap:12px}"
+    ".cards{display:grid;grid-template-columns:repeat(6,1fr);gap:12px}"
     ".card{background:#fff;border:1px solid #dadce0;border-radius:8px;padding:12px 16px}"
     ".card b{display:block;font-size:24px}.card span{color:#5f6368;font-size:12px;text-transform:uppercase;"
     "letter-spacing:.04em}"
@@ -43,7 +44,7 @@ static const char css[] =
     "table{border-collapse:collapse;width:100%}"
     "th,td{padding:6px 8px;text-align:left;border-bottom:1px solid #e8eaed;vertical-align:middle}"
     "th{font-size:12px;color:#5f6368;font-weight:600}"
-    ".matrix{table-layout:fixed}.matrix col.u{width:230px}.matrix col.k{width:76px}"
+    ".matrix{table-layout:fixed}.matrix col.u{width:230px}.matrix col.k{width:76px}.matrix col.t{width:110px}"
     ".matrix td{vertical-align:middle}"
     ".matrix th.p{font-size:11px;text-align:center;vertical-align:bottom;overflow-wrap:anywhere}"
     ".matrix td.c{text-align:center;font-size:12px;font-weight:600;border:2px solid #fff;border-radius:4px}"
@@ -52,6 +53,10 @@ static const char css[] =
     ".chk{display:inline-block;padding:1px 8px;border-radius:10px;font-size:11px;font-weight:600}"
     ".chk.pass{background:#e6f4ea;color:#1e6b34}.chk.warn{background:#fff8d6;color:#7a5d00}"
     ".chk.fail{background:#fde7e7;color:#a31515}.chk.notrun{background:#f1f3f4;color:#5f6368}"
+    ".chk.uncovered{background:#fff1e0;color:#9a4b00}"
+    ".matrix td.c .t{display:block;margin:3px auto 0;width:max-content;padding:0 6px;border-radius:8px;"
+    "background:rgba(255,255,255,.75);font-size:10px;font-weight:600}"
+    ".t.pass{color:#1e6b34}.t.fail{color:#a31515}.t.uncovered{color:#9a4b00}.t.notrun{color:#80868b}"
     ".prod{background:#fff;border:1px solid #dadce0;border-radius:8px;padding:16px 20px;margin:0 0 16px;"
     "break-inside:avoid}"
     ".prod .head{display:flex;justify-content:space-between;align-items:baseline;gap:16px;margin-bottom:8px}"
@@ -95,6 +100,36 @@ static const char *check_class(mg_check_result r)
     return r == MG_CHECK_PASS ? "pass" : r == MG_CHECK_WARN ? "warn" : r == MG_CHECK_FAIL ? "fail" : "notrun";
 }
 
+/* Classes for a cell's test status and a product's test run. */
+static const char *test_class(mg_test_status t)
+{
+    return t == MG_TESTS_PASS ? "pass" : t == MG_TESTS_FAIL ? "fail" : t == MG_TESTS_UNCOVERED ? "uncovered" : "notrun";
+}
+
+static const char *run_class(const mg_adoption_product *p)
+{
+    if (p->tests == MG_TESTS_MALFORMED || (p->tests == MG_TESTS_RAN && p->tests_failed))
+        return "fail";
+    return p->tests == MG_TESTS_RAN && p->tests_run ? "pass" : "notrun";
+}
+
+/* "tests pass 3/3", or "tests none". */
+static void cell_tests(FILE *out, const mg_adoption_cell *c)
+{
+    fprintf(out, "tests %s", mg_test_status_str(c->tests));
+    if (c->rules_total)
+        fprintf(out, " %zu/%zu", c->rules_covered, c->rules_total);
+}
+
+/* "5 run, 1 failed", or why none ran. */
+static void product_tests(FILE *out, const mg_adoption_product *p)
+{
+    if (p->tests == MG_TESTS_RAN)
+        fprintf(out, "%zu run, %zu failed", p->tests_run, p->tests_failed);
+    else
+        fputs(mg_tests_run_str(p->tests), out);
+}
+
 static void status_badge(FILE *out, mg_adoption_status s)
 {
     fprintf(out, "<span class=\"st\" style=\"background:%s;color:%s\">%s</span>", status_style[s].bg,
@@ -115,7 +150,7 @@ static void legend(FILE *out)
 
 static void cards(FILE *out, const mg_adoption *a)
 {
-    size_t cells = 0, adopted = 0, failing = 0, logs = 0;
+    size_t cells = 0, adopted = 0, failing = 0, logs = 0, tests_failing = 0;
     uint64_t decisions = 0, changed = 0;
     for (size_t i = 0; i < a->nproducts; i++) {
         const mg_adoption_product *p = &a->products[i];
@@ -124,6 +159,7 @@ static void cards(FILE *out, const mg_adoption *a)
             adopted += p->cells[k].status == MG_ADOPTED && strcmp(p->cells[k].lifecycle, "draft") != 0;
         }
         failing += p->checks == MG_CHECK_FAIL || p->checks == MG_CHECK_NOT_RUN;
+        tests_failing += strcmp(run_class(p), "fail") == 0;
         logs += p->has_log;
         decisions += p->decisions;
         changed += p->dry_run_changed;
@@ -134,6 +170,8 @@ static void cards(FILE *out, const mg_adoption *a)
     fprintf(out, "<div class=\"card\"><b>%zu%%</b><span>non-draft adoptions current and enforced</span></div>\n",
             cells ? (adopted * 100 + cells / 2) / cells : 100);
     fprintf(out, "<div class=\"card\"><b>%zu</b><span>products failing checks</span></div>\n", failing);
+    fprintf(out, "<div class=\"card\"><b>%zu</b><span>products with failed or malformed tests</span></div>\n",
+            tests_failing);
     if (logs)
         fprintf(out, "<div class=\"card\"><b>%llu</b><span>decisions logged, %llu changed by dry-run</span></div>\n",
                 (unsigned long long)decisions, (unsigned long long)changed);
@@ -190,8 +228,8 @@ static void chart(FILE *out, const mg_adoption *a)
 
 static void matrix(FILE *out, const mg_adoption *a)
 {
-    fputs("<table class=\"matrix\"><colgroup><col class=\"u\"><col class=\"k\"></colgroup>"
-          "<thead><tr><th>product</th><th>checks</th>", out);
+    fputs("<table class=\"matrix\"><colgroup><col class=\"u\"><col class=\"k\"><col class=\"t\"></colgroup>"
+          "<thead><tr><th>product</th><th>checks</th><th>tests</th>", out);
     for (size_t i = 0; a->nproducts && i < a->npolicies; i++) {
         fputs("<th class=\"p\">", out);
         esc_breakable(out, a->products[0].cells[i].policy);
@@ -204,6 +242,9 @@ static void matrix(FILE *out, const mg_adoption *a)
         esc(out, p->uri);
         fprintf(out, "</td><td><span class=\"chk %s\">%s</span></td>", check_class(p->checks),
                 mg_check_result_str(p->checks));
+        fprintf(out, "<td><span class=\"chk %s\">", run_class(p));
+        product_tests(out, p);
+        fputs("</span></td>", out);
         for (size_t k = 0; k < p->ncells; k++) {
             const mg_adoption_cell *c = &p->cells[k];
             fprintf(out, "<td class=\"c\" style=\"background:%s;color:%s\">%s<small>", status_style[c->status].bg,
@@ -212,7 +253,9 @@ static void matrix(FILE *out, const mg_adoption *a)
                 fprintf(out, "v%lld of v%lld", (long long)c->adopted_version, (long long)c->latest_version);
             else
                 fprintf(out, "latest v%lld", (long long)c->latest_version);
-            fputs("</small></td>", out);
+            fprintf(out, "</small><span class=\"t %s\">", test_class(c->tests));
+            cell_tests(out, c);
+            fputs("</span></td>", out);
         }
         fputs("</tr>\n", out);
     }
@@ -239,8 +282,10 @@ static void detail_cells(FILE *out, const mg_adoption_product *p)
         fprintf(out, "</td><td>v%lld</td><td>%s</td><td>%s</td><td>%s</td><td>", (long long)c->latest_version,
                 c->lifecycle, grace, c->mode ? c->mode : "&#8212;");
         status_badge(out, c->status);
-        fprintf(out, "</td><td><span class=\"chk %s\">%s</span></td><td class=\"muted\">not run</td>",
-                check_class(c->checks), mg_check_result_str(c->checks));
+        fprintf(out, "</td><td><span class=\"chk %s\">%s</span></td><td><span class=\"chk %s\">",
+                check_class(c->checks), mg_check_result_str(c->checks), test_class(c->tests));
+        cell_tests(out, c);
+        fputs("</span></td>", out);
         if (p->has_log)
             fprintf(out, "<td>%llu</td><td>%llu</td></tr>\n", (unsigned long long)c->decided,
                     (unsigned long long)c->dry_run_changed);
@@ -255,6 +300,12 @@ static void findings(FILE *out, const mg_adoption_product *p)
     if (p->load_status) {
         fputs("<ul class=\"f\"><li><span class=\"sev-error\">does not compile</span><pre class=\"mono\">", out);
         esc(out, p->load_error);
+        fputs("</pre></li></ul>\n", out);
+    }
+    if (p->tests_error) {
+        fputs("<ul class=\"f\"><li><span class=\"sev-error\">policy tests not run: a test file is malformed</span>"
+              "<pre class=\"mono\">", out);
+        esc(out, p->tests_error);
         fputs("</pre></li></ul>\n", out);
     }
     if (!p->nfindings)
@@ -280,9 +331,15 @@ static void product_detail(FILE *out, const mg_adoption_product *p)
 {
     fputs("<section class=\"prod\"><div class=\"head\"><h3 class=\"mono\">", out);
     esc(out, p->uri);
-    fprintf(out, "</h3><span class=\"chk %s\">checks: %s &#183; %zu error%s, %zu warning%s</span></div>\n",
+    fprintf(out, "</h3><span><span class=\"chk %s\">checks: %s &#183; %zu error%s, %zu warning%s</span> ",
             check_class(p->checks), mg_check_result_str(p->checks), p->errors, p->errors == 1 ? "" : "s", p->warnings,
             p->warnings == 1 ? "" : "s");
+    fprintf(out, "<span class=\"chk %s\">tests: ", run_class(p));
+    product_tests(out, p);
+    if (p->tests == MG_TESTS_RAN || p->tests == MG_TESTS_NO_TESTS)
+        fprintf(out, " &#183; %zu of %zu rules covered (%d%%)", p->rules_covered, p->rules_total,
+                p->coverage_percent);
+    fputs("</span></span></div>\n", out);
     fputs("<div class=\"meta\"><span>domain <b>", out);
     esc(out, p->domain);
     fputs("</b></span><span>owner <b>", out);
@@ -313,7 +370,7 @@ int adoption_html(FILE *out, const mg_adoption *a)
     fputs("<header><div><h1>Adoption of global policies &#8212; mesh ", out);
     esc(out, a->mesh);
     fprintf(out, "</h1><div class=\"sub\">Which data product adopts which global policy, at which version and in "
-                 "which mode, with its static checks and audit decisions.</div></div>"
+                 "which mode, with its static checks, policy tests and audit decisions.</div></div>"
                  "<div class=\"sub\">as of %s</div></header>\n", now);
     cards(out, a);
     fputs("<h2>Adoption per global policy</h2>\n<div class=\"panel\">\n", out);
@@ -325,7 +382,9 @@ int adoption_html(FILE *out, const mg_adoption *a)
     fputs("</div>\n<h2>Products</h2>\n", out);
     for (size_t i = 0; i < a->nproducts; i++)
         product_detail(out, &a->products[i]);
-    fprintf(out, "<footer>Generated by meshgov %s. Policy tests: not run by this report.</footer>\n", MG_VERSION);
+    fprintf(out, "<footer>Generated by meshgov %s. A cell's tests: the coverage of the policy's access rules by the "
+                 "product's policy tests; fail when a failed test's decision applied a rule of the policy."
+                 "</footer>\n", MG_VERSION);
     fputs("</main>\n</body>\n</html>\n", out);
     return CLI_OK;
 }

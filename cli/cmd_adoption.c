@@ -15,9 +15,10 @@ const char cmd_adoption_usage[] =
     "\n"
     "Reports, for each product and each global policy of the mesh's catalogue,\n"
     "the version adopted and the latest, lifecycle and grace date, mode, the\n"
-    "adoption status, the static check results (policy-check's findings), and,\n"
-    "where the product has an audit log, its decision counts and how many\n"
-    "decisions dry-run policies would have changed.\n"
+    "adoption status, the static check results (policy-check's findings), the\n"
+    "policy tests (run, failed, rule coverage, and per policy: pass, fail,\n"
+    "uncovered or none), and, where the product has an audit log, its decision\n"
+    "counts and how many decisions dry-run policies would have changed.\n"
     "\n"
     "  --mesh DIR             the mesh directory, holding mesh.yaml\n"
     "  --product URI          report this product (repeatable; default: all)\n"
@@ -115,25 +116,51 @@ static const char *num(char *buf, uint64_t v)
     return buf;
 }
 
+/* A cell's test status, with the coverage of the policy's rules when it
+ * has some: "pass 3/3". */
+static const char *cell_tests(char *buf, size_t cap, const mg_adoption_cell *c)
+{
+    if (c->rules_total)
+        snprintf(buf, cap, "%s %zu/%zu", mg_test_status_str(c->tests), c->rules_covered, c->rules_total);
+    else
+        snprintf(buf, cap, "%s", mg_test_status_str(c->tests));
+    return buf;
+}
+
 static void matrix_rows(table *t, const mg_adoption_product *p)
 {
     for (size_t i = 0; i < p->ncells; i++) {
         const mg_adoption_cell *c = &p->cells[i];
-        char adopted[24], latest[24], grace[32] = "-", decided[24], changed[24];
+        char adopted[24], latest[24], grace[32] = "-", decided[24], changed[24], tests[64];
         if (c->grace_until_us)
             adoption_time(c->grace_until_us, true, grace, sizeof grace);
         const char *version = c->adopted_version ? num(adopted, (uint64_t)c->adopted_version) : "-";
         table_row(t, i == 0 ? p->uri : "", c->policy, version,
                   num(latest, (uint64_t)c->latest_version), c->lifecycle, grace, c->mode,
-                  mg_adoption_status_str(c->status), mg_check_result_str(c->checks), "not run",
+                  mg_adoption_status_str(c->status), mg_check_result_str(c->checks), cell_tests(tests, sizeof tests, c),
                   p->has_log ? num(decided, c->decided) : "-", p->has_log ? num(changed, c->dry_run_changed) : "-");
     }
 }
 
+/* A product's tests as policy-check counts them ("5 run, 1 failed"), or
+ * why they did not run; and its rule coverage ("4/4 (100%)"). */
+static void product_tests(const mg_adoption_product *p, char *tests, char *cov, size_t cap)
+{
+    if (p->tests == MG_TESTS_RAN)
+        snprintf(tests, cap, "%zu run, %zu failed", p->tests_run, p->tests_failed);
+    else
+        snprintf(tests, cap, "%s", mg_tests_run_str(p->tests));
+    if (p->tests == MG_TESTS_RAN || p->tests == MG_TESTS_NO_TESTS)
+        snprintf(cov, cap, "%zu/%zu (%d%%)", p->rules_covered, p->rules_total, p->coverage_percent);
+    else
+        snprintf(cov, cap, "-");
+}
+
 static void product_row(table *t, const mg_adoption_product *p)
 {
-    char e[24], w[24], d[24], al[24], pa[24], de[24], ch[24];
-    table_row(t, p->uri, mg_check_result_str(p->checks), num(e, p->errors), num(w, p->warnings),
+    char e[24], w[24], d[24], al[24], pa[24], de[24], ch[24], tests[64], cov[64];
+    product_tests(p, tests, cov, sizeof tests);
+    table_row(t, p->uri, mg_check_result_str(p->checks), num(e, p->errors), num(w, p->warnings), tests, cov,
               p->has_log ? p->log : p->log ? "none" : "-", p->has_log ? num(d, p->decisions) : "-",
               p->has_log ? num(al, p->allow) : "-", p->has_log ? num(pa, p->partial) : "-",
               p->has_log ? num(de, p->deny) : "-", p->has_log ? num(ch, p->dry_run_changed) : "-");
@@ -160,8 +187,8 @@ static int print_text(FILE *out, const mg_adoption *a)
               "TESTS", "DECIDED", "DRY-RUN CHANGED");
     for (size_t i = 0; i < a->nproducts; i++)
         matrix_rows(&m, &a->products[i]);
-    table p = { .ncols = 10 };
-    table_row(&p, "PRODUCT", "CHECKS", "ERRORS", "WARNINGS", "AUDIT LOG", "DECISIONS", "ALLOW", "PARTIAL", "DENY",
+    table p = { .ncols = 12 };
+    table_row(&p, "PRODUCT", "CHECKS", "ERRORS", "WARNINGS", "TESTS", "RULES COVERED", "AUDIT LOG", "DECISIONS", "ALLOW", "PARTIAL", "DENY",
               "DRY-RUN CHANGED");
     for (size_t i = 0; i < a->nproducts; i++)
         product_row(&p, &a->products[i]);
@@ -198,6 +225,10 @@ static int print_text(FILE *out, const mg_adoption *a)
     for (size_t i = 0; i < a->nproducts; i++)
         if (a->products[i].load_status)
             fprintf(out, "\n%s does not compile:\n%s\n", a->products[i].uri, a->products[i].load_error);
+    for (size_t i = 0; i < a->nproducts; i++)
+        if (a->products[i].tests_error)
+            fprintf(out, "\n%s: policy tests not run, a test file is malformed:\n%s\n", a->products[i].uri,
+                    a->products[i].tests_error);
     return CLI_OK;
 }
 
@@ -219,14 +250,48 @@ static json_t *str_or_null(const char *s)
     return s ? json_string(s) : json_null();
 }
 
+static json_t *int_or_null(bool known, size_t v)
+{
+    return known ? json_integer((json_int_t)v) : json_null();
+}
+
+static bool tests_counted(const mg_adoption_product *p)
+{
+    return p->tests == MG_TESTS_RAN || p->tests == MG_TESTS_NO_TESTS;
+}
+
+/* {status, rules, covered, failed}: counts null when the tests did not
+ * run or a test file is malformed. */
+static json_t *cell_tests_json(const mg_adoption_product *p, const mg_adoption_cell *c)
+{
+    bool known = tests_counted(p);
+    return json_pack("{s:s, s:o, s:o, s:o}", "status", mg_test_status_str(c->tests), "rules",
+                     int_or_null(known, c->rules_total), "covered", int_or_null(known, c->rules_covered),
+                     "failed", int_or_null(known, c->tests_failed));
+}
+
+/* {status, run, failed, rules, covered, percent[, message]}. */
+static json_t *product_tests_json(const mg_adoption_product *p)
+{
+    bool known = tests_counted(p);
+    json_t *o = json_pack("{s:s, s:o, s:o, s:o, s:o, s:o}", "status", mg_tests_run_str(p->tests), "run",
+                          int_or_null(known, p->tests_run), "failed", int_or_null(known, p->tests_failed), "rules",
+                          int_or_null(known, p->rules_total), "covered", int_or_null(known, p->rules_covered),
+                          "percent", int_or_null(known, (size_t)p->coverage_percent));
+    if (p->tests_error)
+        json_object_set_new(o, "message", json_string(p->tests_error));
+    return o;
+}
+
 static json_t *cell_json(const mg_adoption_product *p, const mg_adoption_cell *c)
 {
-    json_t *o = json_pack("{s:s, s:o, s:I, s:s, s:o, s:o, s:s, s:s, s:I, s:I, s:n}", "policy", c->policy,
+    json_t *o = json_pack("{s:s, s:o, s:I, s:s, s:o, s:o, s:s, s:s, s:I, s:I, s:o}", "policy", c->policy,
                           "adopted_version", c->adopted_version ? json_integer(c->adopted_version) : json_null(),
                           "latest_version", (json_int_t)c->latest_version, "lifecycle", c->lifecycle,
                           "grace_until", time_or_null(c->grace_until_us, true), "mode", str_or_null(c->mode),
                           "status", mg_adoption_status_str(c->status), "checks", mg_check_result_str(c->checks),
-                          "errors", (json_int_t)c->errors, "warnings", (json_int_t)c->warnings, "tests");
+                          "errors", (json_int_t)c->errors, "warnings", (json_int_t)c->warnings, "tests",
+                          cell_tests_json(p, c));
     json_object_set_new(o, "decided", p->has_log ? json_integer((json_int_t)c->decided) : json_null());
     json_object_set_new(o, "dry_run_changed", p->has_log ? json_integer((json_int_t)c->dry_run_changed) : json_null());
     return o;
@@ -259,6 +324,7 @@ static json_t *product_json(const mg_adoption_product *p)
         audit = json_pack("{s:s, s:I, s:I, s:I, s:I, s:I}", "log", p->log, "decisions", (json_int_t)p->decisions,
                           "allow", (json_int_t)p->allow, "partial", (json_int_t)p->partial, "deny",
                           (json_int_t)p->deny, "dry_run_changed", (json_int_t)p->dry_run_changed);
+    json_object_set_new(o, "tests", product_tests_json(p));
     json_object_set_new(o, "audit", audit);
     json_t *fs = json_array(), *cells = json_array();
     for (size_t i = 0; i < p->nfindings; i++)

@@ -2,13 +2,15 @@
  * adoption.c — the adoption report (DESIGN.md "Adoption state"): for each
  * product of a mesh and each global policy of its catalogue, what it
  * adopts and how, the status that colours the policy x product matrix, its
- * static check results and, from its audit log, its decisions and how many
- * of them dry-run policies would have changed.
+ * static check results, its policy tests and their rule coverage and, from
+ * its audit log, its decisions and how many of them dry-run policies would
+ * have changed.
  *
  * Everything here is read from other parts of the library: the manifests
  * (the engine's mesh snapshot, as mf_mesh_load reads them), the compiled set (mg_engine_load: the effective mode of
- * each adopted policy), the compliance checks and lints (mg_check_product)
- * and the audit log (mg_audit_query over "decision" entries, whose payload
+ * each adopted policy), the compliance checks and lints (mg_check_product),
+ * the policy tests (mg_test_product: a failed test counts against the
+ * policies whose rules applied in its decision) and the audit log (mg_audit_query over "decision" entries, whose payload
  * records the dry-run effect beside the effect; engine/decide.c).
  *
  * The report is plain data the caller walks; it is allocated with malloc,
@@ -32,6 +34,18 @@ const char *mg_adoption_status_str(mg_adoption_status s)
 const char *mg_check_result_str(mg_check_result r)
 {
     static const char *const names[] = { "pass", "warn", "fail", "not run" };
+    return (unsigned)r < sizeof names / sizeof *names ? names[r] : "unknown";
+}
+
+const char *mg_test_status_str(mg_test_status s)
+{
+    static const char *const names[] = { "pass", "fail", "uncovered", "none" };
+    return (unsigned)s < sizeof names / sizeof *names ? names[s] : "unknown";
+}
+
+const char *mg_tests_run_str(mg_tests_run r)
+{
+    static const char *const names[] = { "ran", "no tests", "malformed", "not run" };
     return (unsigned)r < sizeof names / sizeof *names ? names[r] : "unknown";
 }
 
@@ -71,6 +85,7 @@ static void free_product(mg_adoption_product *p)
         free((char *)p->cells[i].policy);
     free(p->cells);
     free(p->log);
+    free(p->tests_error);
 }
 
 void mg_adoption_free(mg_adoption *a)
@@ -145,6 +160,7 @@ static bool fill_cells(mg_adoption_product *ap, const mf_mesh *m, const mf_produ
         c->mode = ad ? effective_mode(set, ad) : NULL;
         c->status = status_of(g, ad, c->mode ? c->mode : "", now_us);
         c->checks = set ? MG_CHECK_PASS : MG_CHECK_NOT_RUN;
+        c->tests = MG_TESTS_NONE;
     }
     return !oom;
 }
@@ -159,6 +175,18 @@ static mg_adoption_cell *cell_of(mg_adoption_product *ap, const char *policy)
         if (strcmp(ap->cells[i].policy, policy) == 0)
             return &ap->cells[i];
     return NULL;
+}
+
+/* The policy of a rule id <policy>@<version>#<n>, into buf. */
+static const char *rule_policy(const char *id, size_t len, char *buf, size_t cap)
+{
+    size_t n = strcspn(id, "@");
+    n = n < len ? n : len;
+    if (n >= cap)
+        n = cap - 1;
+    memcpy(buf, id, n);
+    buf[n] = 0;
+    return buf;
 }
 
 static void count(mg_check_result *r, size_t *errors, size_t *warnings, mg_severity sev)
@@ -200,6 +228,134 @@ static int keep_finding(void *ud, const mg_finding *f)
     return k->oom;
 }
 
+/* ==========================================================================
+ * Policy tests
+ * ========================================================================== */
+
+/* Whether rule id <policy>@<version>#<n> is one of policy's rules. */
+static bool rule_of(const char *rule, const char *policy)
+{
+    size_t n = strcspn(rule, "@");
+    return strncmp(rule, policy, n) == 0 && policy[n] == 0;
+}
+
+/* Whether a failed test bears on policy: a rule of it applied in the
+ * test's decision (in effect or in dry run), so it shaped the outcome the
+ * test refuses. A rule that was evaluated but did not apply did not. */
+static bool bears_on(json_t *trace, const char *policy)
+{
+    size_t i;
+    json_t *t;
+    json_array_foreach(trace, i, t) {
+        const char *rule = json_string_value(json_object_get(t, "rule"));
+        const char *result = json_string_value(json_object_get(t, "result"));
+        if (rule && result && strcmp(result, "does not apply") != 0 && rule_of(rule, policy))
+            return true;
+    }
+    return false;
+}
+
+typedef struct tests_ud {
+    mg_adoption_product *ap;
+    bool oom;
+} tests_ud;
+
+/* mg_test_hooks.test: counts the test; a failed one against each policy
+ * it bears on. A test whose request was not decided bears on none. */
+static int count_test(void *ud, const mg_test_result *r)
+{
+    tests_ud *u = ud;
+    mg_adoption_product *ap = u->ap;
+    ap->tests_run++;
+    if (r->passed)
+        return 0;
+    ap->tests_failed++;
+    json_t *d = r->decision ? json_loads(r->decision, 0, NULL) : NULL;
+    u->oom = r->decision && !d;      /* the engine's own JSON: only memory fails */
+    json_t *trace = json_object_get(d, "trace");
+    for (size_t i = 0; i < ap->ncells; i++)
+        ap->cells[i].tests_failed += bears_on(trace, ap->cells[i].policy);
+    json_decref(d);
+    return u->oom;
+}
+
+/* mg_test_hooks.rule: coverage of the product and of the rule's policy. */
+static int count_rule(void *ud, const mg_rule_coverage *c)
+{
+    mg_adoption_product *ap = ((tests_ud *)ud)->ap;
+    ap->rules_total++;
+    ap->rules_covered += c->covered;
+    for (size_t i = 0; i < ap->ncells; i++)
+        if (rule_of(c->rule, ap->cells[i].policy)) {
+            ap->cells[i].rules_total++;
+            ap->cells[i].rules_covered += c->covered;
+        }
+    return 0;
+}
+
+/* The counts of a run that did not complete are not reported. */
+static void forget_counts(mg_adoption_product *ap)
+{
+    ap->tests_run = ap->tests_failed = ap->rules_covered = ap->rules_total = 0;
+    for (size_t i = 0; i < ap->ncells; i++)
+        ap->cells[i].rules_covered = ap->cells[i].rules_total = ap->cells[i].tests_failed = 0;
+}
+
+static void settle_tests(mg_adoption_product *ap)
+{
+    bool ran = ap->tests == MG_TESTS_RAN && ap->tests_run > 0;
+    if (ap->tests == MG_TESTS_RAN || ap->tests == MG_TESTS_NO_TESTS)
+        ap->coverage_percent = ap->rules_total ? (int)(ap->rules_covered * 100 / ap->rules_total) : 100;
+    for (size_t i = 0; i < ap->ncells; i++) {
+        mg_adoption_cell *c = &ap->cells[i];
+        c->tests = !ran               ? MG_TESTS_NONE
+                   : c->tests_failed  ? MG_TESTS_FAIL
+                   : !c->rules_total  ? MG_TESTS_NONE
+                   : c->rules_covered ? MG_TESTS_PASS
+                                      : MG_TESTS_UNCOVERED;
+    }
+}
+
+/* The message of a test file error: its rendered detail, else
+ * "file:line:col: message". */
+static char *test_error_text(const mg_error *e)
+{
+    const char *msg = e->message ? e->message : mg_status_str(e->code);
+    if (e->detail || !e->file)
+        return strdup(e->detail ? e->detail : msg);
+    int n = e->line > 0 ? snprintf(NULL, 0, "%s:%d:%d: %s", e->file, e->line, e->column, msg)
+                        : snprintf(NULL, 0, "%s: %s", e->file, msg);
+    char *s = n < 0 ? NULL : malloc((size_t)n + 1);
+    if (s && e->line > 0)
+        snprintf(s, (size_t)n + 1, "%s:%d:%d: %s", e->file, e->line, e->column, msg);
+    else if (s)
+        snprintf(s, (size_t)n + 1, "%s: %s", e->file, msg);
+    return s;
+}
+
+/* Runs the product's policy tests on the engine's set (the product's). A
+ * malformed or unreadable test file is the product's result; running out
+ * of memory is the report's. */
+static mg_status run_tests(mg_engine *e, const char *mesh_dir, const mf_product *pr, mg_adoption_product *ap,
+                           mg_error *err)
+{
+    tests_ud u = { ap, false };
+    mg_test_hooks hooks = { count_test, count_rule, &u };
+    mg_error terr = { 0 };
+    mg_status s = mg_test_product(e, mesh_dir, pr->uri, &hooks, &terr);
+    ap->tests = pr->tests.n ? MG_TESTS_RAN : MG_TESTS_NO_TESTS;
+    if (s && s != MG_ENOMEM) {
+        ap->tests = MG_TESTS_MALFORMED;
+        ap->tests_error = test_error_text(&terr);
+        forget_counts(ap);
+    }
+    mg_error_clear(&terr);
+    if (s == MG_ENOMEM || u.oom || (s && !ap->tests_error))
+        return oom_error(err);
+    settle_tests(ap);
+    return MG_OK;
+}
+
 /* Compiles and checks one product. A set that does not compile is the
  * product's result (load_status); other failures are the report's. */
 static mg_status check_product(mg_engine *e, const char *mesh_dir, const mf_mesh *m, const mf_product *pr,
@@ -216,6 +372,7 @@ static mg_status check_product(mg_engine *e, const char *mesh_dir, const mf_mesh
         ap->load_error = dup(lerr.detail ? lerr.detail : lerr.message ? lerr.message
                                                                       : mg_status_str(ap->load_status), &oom);
         ap->checks = MG_CHECK_NOT_RUN;
+        ap->tests = MG_TESTS_NOT_RUN;
     }
     mg_error_clear(&lerr);
     mg_policy_set *set = ap->load_status ? NULL : mg_engine_acquire(e);
@@ -225,6 +382,8 @@ static mg_status check_product(mg_engine *e, const char *mesh_dir, const mf_mesh
         s = mg_check_product(e, mesh_dir, pr->uri, now_us, keep_finding, &k, err);
         if (s == MG_OK && k.oom)
             s = oom_error(err);
+        if (s == MG_OK)
+            s = run_tests(e, mesh_dir, pr, ap, err);
     }
     mg_policy_set_release(set);
     return s;
@@ -239,18 +398,6 @@ typedef struct tally {
     bool bad;           /* an entry that is not a decision record */
     uint64_t bad_seq;
 } tally;
-
-/* The policy of a rule id <policy>@<version>#<n>, into buf. */
-static const char *rule_policy(const char *id, size_t len, char *buf, size_t cap)
-{
-    size_t n = strcspn(id, "@");
-    n = n < len ? n : len;
-    if (n >= cap)
-        n = cap - 1;
-    memcpy(buf, id, n);
-    buf[n] = 0;
-    return buf;
-}
 
 /* Counts one decision entry: its effect; the policy of its deciding rule
  * (the first id of `rules`); and, when the payload's dry-run effect

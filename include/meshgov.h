@@ -395,7 +395,8 @@ mg_status mg_test_product(mg_engine *e, const char *mesh_dir,
  * For each product of a mesh and each global policy of its catalogue: the
  * version adopted and the latest, lifecycle and grace date, mode, a status
  * for the policy x product matrix, the static check results (the findings
- * of mg_check_product) and, where the product has an audit log, its
+ * of mg_check_product), its policy tests and their rule coverage
+ * (mg_test_product) and, where the product has an audit log, its
  * decision counts and how many decisions dry-run policies would have
  * changed (docs/api.md "Adoption"). A product's log is
  * <audit dir>/<domain>/<name>.db, the audit dir being mesh.yaml's
@@ -426,6 +427,35 @@ typedef enum mg_check_result {
 /* "pass", "warn", "fail", "not run". Static. */
 const char *mg_check_result_str(mg_check_result r);
 
+/* Policy test status of one global policy in a product: the product's
+ * tests that bear on it (docs/api.md "Adoption"). A failed test bears on
+ * a policy when a rule of that policy applied in its decision (its trace
+ * shows the rule applying, in effect or in dry run). */
+typedef enum mg_test_status {
+    MG_TESTS_PASS = 0,       /* tests ran, none bearing on the policy
+                                failed, some of its access rules covered */
+    MG_TESTS_FAIL = 1,       /* a failed test bears on the policy */
+    MG_TESTS_UNCOVERED = 2,  /* tests ran, none of its access rules covered */
+    MG_TESTS_NONE = 3        /* no tests ran, or the policy has no access
+                                rule in the product */
+} mg_test_status;
+
+/* "pass", "fail", "uncovered", "none". Static. */
+const char *mg_test_status_str(mg_test_status s);
+
+/* Whether a product's policy tests ran. */
+typedef enum mg_tests_run {
+    MG_TESTS_RAN = 0,        /* its test files ran (counts are valid) */
+    MG_TESTS_NO_TESTS = 1,   /* its manifest lists no test file (coverage is
+                                still counted: none of its rules covered) */
+    MG_TESTS_MALFORMED = 2,  /* a test file is malformed or unreadable
+                                (tests_error); counts are zero */
+    MG_TESTS_NOT_RUN = 3     /* the product's set does not load or compile */
+} mg_tests_run;
+
+/* "ran", "no tests", "malformed", "not run". Static. */
+const char *mg_tests_run_str(mg_tests_run r);
+
 /* A finding of mg_check_product, kept (strings owned by the report). */
 typedef struct mg_adoption_finding {
     mg_severity severity;
@@ -450,6 +480,11 @@ typedef struct mg_adoption_cell {
      * decided, and decisions whose dry-run effect differs from the effect
      * where this policy's rule decided the dry-run outcome. */
     uint64_t decided, dry_run_changed;
+    /* From the product's policy tests (mg_test_product): the policy's
+     * access rules in the product (rules whose id names it), how many a
+     * test covered, how many failed tests bear on it, and the status. */
+    size_t rules_covered, rules_total, tests_failed;
+    mg_test_status tests;
 } mg_adoption_cell;
 
 typedef struct mg_adoption_product {
@@ -466,6 +501,16 @@ typedef struct mg_adoption_product {
     char *log;                  /* the audit log looked for */
     bool has_log;               /* it exists: the counts below are read */
     uint64_t decisions, allow, partial, deny, dry_run_changed;
+    /* Policy tests, as policy-check runs them: tests run and failed, and
+     * the coverage of every access rule of the set (all policies). */
+    mg_tests_run tests;
+    char *tests_error;          /* MG_TESTS_MALFORMED: the located message
+                                   (compiler-style detail when there is
+                                   one); else NULL */
+    size_t tests_run, tests_failed;
+    size_t rules_covered, rules_total;
+    int coverage_percent;       /* covered * 100 / total rounded down; 100
+                                   without access rules (0 when not run) */
 } mg_adoption_product;
 
 typedef struct mg_adoption {
@@ -480,8 +525,9 @@ typedef struct mg_adoption {
  * every product of the mesh) of the mesh in mesh_dir at now_us (grace
  * deadlines, rule clocks). Each product's set is compiled with e (as
  * mg_engine_load; the engine's current set is replaced) and checked with
- * mg_check_product; a set that does not compile is recorded in the product
- * (load_status), not returned. audit_dir NULL: mesh.yaml's `audit: dir`
+ * mg_check_product, and its policy tests run with mg_test_product; a set
+ * that does not compile (load_status) or a malformed test file
+ * (tests_error) is recorded in the product, not returned. audit_dir NULL: mesh.yaml's `audit: dir`
  * (no logs when it has none). The report is the caller's; free it with
  * mg_adoption_free. Errors: the manifest errors of mf_mesh_load,
  * MG_ENOTFOUND for an unknown URI, an audit log that exists but cannot be
