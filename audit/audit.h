@@ -207,8 +207,6 @@ typedef struct audit_note_result {
 mg_status audit_note_open(const char *note, size_t n, const audit_vkey *keys,
                           size_t nkeys, audit_note_result *res, mg_error *err);
 
-/* Validation shared with the key file reader. */
-bool audit_valid_utf8(const char *s, size_t n);
 bool audit_valid_key_name(const char *s, size_t n);
 /* Strict standard base64 of exactly `want` bytes (want 0: any up to cap). */
 bool audit_b64_decode(const char *s, size_t n, uint8_t *out, size_t cap,

@@ -17,6 +17,7 @@
 #include <sodium.h>
 #include "audit/audit.h"
 #include "stdlib/error.h"
+#include "stdlib/stdlib.h"
 
 #define ALG_ED25519 0x01
 #define EM_DASH "\xe2\x80\x94"
@@ -25,56 +26,6 @@
  * Text helpers
  * ====================================================================== */
 
-/* Length of the well-formed UTF-8 sequence at s[i], or 0. Rejects
- * overlong forms, surrogates and code points above U+10FFFF. */
-static size_t utf8_seq(const unsigned char *s, size_t i, size_t n, uint32_t *cp)
-{
-    unsigned char c = s[i];
-    size_t len;
-    uint32_t v, min;
-    if (c < 0x80) {
-        *cp = c;
-        return 1;
-    } else if ((c & 0xe0) == 0xc0) {
-        len = 2, v = c & 0x1f, min = 0x80;
-    } else if ((c & 0xf0) == 0xe0) {
-        len = 3, v = c & 0x0f, min = 0x800;
-    } else if ((c & 0xf8) == 0xf0) {
-        len = 4, v = c & 0x07, min = 0x10000;
-    } else {
-        return 0;
-    }
-    if (n - i < len)
-        return 0;
-    for (size_t k = 1; k < len; k++) {
-        if ((s[i + k] & 0xc0) != 0x80)
-            return 0;
-        v = v << 6 | (s[i + k] & 0x3f);
-    }
-    if (v < min || v > 0x10ffff || (v >= 0xd800 && v <= 0xdfff))
-        return 0;
-    *cp = v;
-    return len;
-}
-
-bool audit_valid_utf8(const char *s, size_t n)
-{
-    const unsigned char *u = (const unsigned char *)s;
-    uint32_t cp;
-    for (size_t i = 0; i < n;) {
-        /* Audit records are mostly ASCII: skip it eight bytes at a time. */
-        uint64_t w;
-        while (n - i >= 8 && (memcpy(&w, u + i, 8), (w & 0x8080808080808080ull) == 0))
-            i += 8;
-        if (i == n)
-            break;
-        size_t l = utf8_seq(u, i, n, &cp);
-        if (l == 0)
-            return false;
-        i += l;
-    }
-    return true;
-}
 
 /* Unicode White_Space and controls: never inside a key name. */
 static bool is_space_or_control(uint32_t cp)
@@ -91,7 +42,7 @@ bool audit_valid_key_name(const char *s, size_t n)
         return false;
     uint32_t cp;
     for (size_t i = 0; i < n;) {
-        size_t l = utf8_seq(u, i, n, &cp);
+        size_t l = sl_utf8_decode(u, i, n, &cp);
         if (l == 0 || cp == '+' || is_space_or_control(cp))
             return false;
         i += l;
@@ -105,7 +56,7 @@ static bool valid_note_text(const char *s, size_t n)
     const unsigned char *u = (const unsigned char *)s;
     uint32_t cp;
     for (size_t i = 0; i < n;) {
-        size_t l = utf8_seq(u, i, n, &cp);
+        size_t l = sl_utf8_decode(u, i, n, &cp);
         if (l == 0 || (cp < 0x20 && cp != '\n') || cp == 0x7f)
             return false;
         i += l;
@@ -460,7 +411,7 @@ static mg_status note_open(const char *note, size_t n, const audit_vkey *keys,
         return mg_error_set(err, MG_EFORMAT, NULL, 0, 0,
                             "malformed note: no signature lines after a blank line");
     size_t text_len = (size_t)(sigs - note) - 1;
-    if (!valid_note_text(note, text_len) || !audit_valid_utf8(sigs, (size_t)(note + n - sigs)))
+    if (!valid_note_text(note, text_len) || !sl_utf8_valid(sigs, (size_t)(note + n - sigs)))
         return mg_error_set(err, MG_EFORMAT, NULL, 0, 0,
                             "malformed note: not UTF-8 text without control characters");
     seen_sig seen[AUDIT_MAX_SIGS];

@@ -16,6 +16,7 @@
 #include <sodium.h>
 #include "audit/audit.h"
 #include "stdlib/error.h"
+#include "stdlib/stdlib.h"
 
 /* Records committed in one transaction: everything waiting, up to this.
  * One commit (one fsync under synchronous=FULL) is the main cost of an
@@ -55,7 +56,7 @@ static mg_status check_record(const mg_audit_log *log, const mg_audit_record *r,
             return mg_error_set(err, MG_ELIMIT, NULL, 0, 0,
                                 "audit record: %s is longer than %zu bytes",
                                 audit_field_names[i], audit_field_max[i]);
-        if (!audit_valid_utf8(v, len))
+        if (!sl_utf8_valid(v, len))
             return mg_error_set(err, MG_EINVAL, NULL, 0, 0, "audit record: %s is not UTF-8",
                                 audit_field_names[i]);
         n[i] = (uint16_t)len;

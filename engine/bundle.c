@@ -335,6 +335,10 @@ static void read_header(reader *r, vm_program *p)
         uint32_t len = get_count(r, 1);
         if (r->bad)
             break;
+        if (!sl_utf8_valid((const char *)r->p, len)) {
+            fail(r, "a string is not UTF-8");   /* the compiler writes only text */
+            break;
+        }
         if (sl_intern_add(p->syms, (const char *)r->p, len) != i + 1)
             fail(r, "duplicate string, or out of memory");
         r->p += len;
@@ -425,6 +429,26 @@ static void read_rules(reader *r, vm_program *p)
         p->actions[i] = get_sym(r, p, false);
 }
 
+/* Each entry belongs to one resource's range, as the compiler writes them:
+ * an entry's form is decided for that resource (form.c), so an entry two
+ * ranges shared would be decided with the other resource's manifest. */
+static const char *overlap(const vm_program *p, size_t nranges)
+{
+    uint8_t *seen = prog_alloc(p, (size_t)p->nentries + 1);
+    if (!seen)
+        return "out of memory";
+    memset(seen, 0, (size_t)p->nentries + 1);
+    bool ok = true;
+    size_t np = (size_t)p->nports * p->nactions;
+    for (size_t i = 0; i < nranges && ok; i++) {
+        const vm_range *x = i < np ? &p->port_index[i] : &p->col_index[i - np];
+        for (uint32_t k = x->first; k < x->first + x->n && ok; k++)
+            ok = !seen[k]++;
+    }
+    prog_dealloc(p, seen, (size_t)p->nentries + 1);
+    return ok ? NULL : "index ranges overlap";
+}
+
 static void read_index(reader *r, vm_program *p)
 {
     p->nentries = get_count(r, 12);
@@ -452,6 +476,9 @@ static void read_index(reader *r, vm_program *p)
         if ((uint64_t)x->first + x->n > p->nentries)
             fail(r, "index range out of bounds");
     }
+    const char *why = r->bad ? NULL : overlap(p, np + nc);
+    if (why)
+        fail(r, why);
 }
 
 static void read_resources(reader *r, vm_program *p)

@@ -68,6 +68,12 @@ bool sl_sub_overflow(int64_t a, int64_t b, int64_t *r);
  * blow-up). */
 bool sl_like(const char *s, size_t slen, const char *pat, size_t plen);
 
+/* Strict UTF-8 (utf8.c): the length of the well-formed sequence at s[i]
+ * (i < n) with its code point in *cp, or 0 for an invalid, overlong or
+ * surrogate sequence; and whether all of s is well formed. */
+size_t sl_utf8_decode(const unsigned char *s, size_t i, size_t n, uint32_t *cp);
+bool sl_utf8_valid(const char *s, size_t n);
+
 /* ---- regex (pcre2) ------------------------------------------------------- */
 
 typedef struct sl_regex sl_regex;

@@ -7,6 +7,7 @@
 #include <criterion/criterion.h>
 #include <stdio.h>
 #include <string.h>
+#include "engine/engine.h"
 #include "tests/engine/harness.h"
 
 static mg_policy_set *compile_ok(mg_engine *e, const char *policy, const char *product)
@@ -222,6 +223,72 @@ Test(edges, an_or_with_a_manifest_operand_is_decided_per_port)
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
         cr_assert_str_eq(h_decide(set, cases[i][0], NULL), cases[i][1], "case %zu", i);
+    mg_policy_set_release(set);
+    mg_engine_free(e);
+}
+
+/* Bundles the compiler cannot write are refused: each index entry belongs
+ * to one resource (its form is decided for that resource's manifest), and
+ * every string is UTF-8. */
+static void write_back(vm_program *p, char **out, size_t *len)
+{
+    strbuf b;
+    sb_init(&b, mg__default_alloc, NULL);
+    cr_assert(prog_serialize(p, &b) && !b.failed);
+    *out = b.s;
+    *len = b.len;
+}
+
+Test(edges, a_bundle_whose_ranges_share_entries_is_refused)
+{
+    mg_engine *e;
+    cr_assert_eq(mg_engine_new(NULL, &e, NULL), MG_OK);
+    mg_policy_set *set = compile_ok(e,
+        "policy p {\n  permit read on port when subject.domain == \"sales\" or port.visibility == \"public\"\n}\n",
+        NULL);
+    char *bytes;
+    size_t len, used;
+    cr_assert_eq(mg_bundle_write(set, NULL, &bytes, &len, NULL), MG_OK);
+    vm_program *p;
+    cr_assert_eq(prog_deserialize(bytes, len, mg__default_alloc, NULL, 0, &used, &p, NULL), MG_OK);
+    int orders = mg_port_id(set, "orders"), stats = mg_port_id(set, "stats"), read = mg_action_id(set, "read");
+    p->port_index[orders * p->nactions + read] = p->port_index[stats * p->nactions + read];
+    char *forged;
+    size_t forged_len;
+    write_back(p, &forged, &forged_len);
+    mg_policy_set *loaded = NULL;
+    mg_error err = { 0 };
+    cr_assert_eq(mg_bundle_load(e, forged, forged_len, NULL, &loaded, &err), MG_EFORMAT);
+    cr_assert_str_eq(err.message, "bundle: index ranges overlap");
+    cr_assert_null(loaded);
+    mg_error_clear(&err);
+    mg__default_alloc(NULL, forged, forged_len, 0);
+    prog_free(p);
+    mg_free(bytes);
+    mg_policy_set_release(set);
+    mg_engine_free(e);
+}
+
+Test(edges, a_bundle_with_a_string_that_is_not_utf8_is_refused)
+{
+    mg_engine *e;
+    cr_assert_eq(mg_engine_new(NULL, &e, NULL), MG_OK);
+    mg_policy_set *set = compile_ok(e, "policy zqzqzq {\n  permit read on port\n}\n", NULL);
+    char *bytes;
+    size_t len;
+    cr_assert_eq(mg_bundle_write(set, NULL, &bytes, &len, NULL), MG_OK);
+    char *name = NULL;
+    for (size_t i = 0; i + 6 <= len && !name; i++)
+        if (memcmp(bytes + i, "zqzqzq", 6) == 0)
+            name = bytes + i;
+    cr_assert_not_null(name);
+    name[2] = (char)0xff;
+    mg_policy_set *loaded = NULL;
+    mg_error err = { 0 };
+    cr_assert_eq(mg_bundle_load(e, bytes, len, NULL, &loaded, &err), MG_EFORMAT);
+    cr_assert_str_eq(err.message, "bundle: a string is not UTF-8");
+    mg_error_clear(&err);
+    mg_free(bytes);
     mg_policy_set_release(set);
     mg_engine_free(e);
 }
