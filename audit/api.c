@@ -142,6 +142,14 @@ mg_status mg_audit_rotate_key(mg_audit_log *log, const char *new_key_file, mg_er
     char oldv[AUDIT_MAX_NAME + 128], newv[AUDIT_MAX_NAME + 128], payload[1024];
     audit_vkey v;
     pthread_mutex_lock(&log->db_lock);
+    /* The same key under any name would leave nothing revoked: the auditor
+     * would pin the old key "until" a size and go on trusting it. */
+    if (sodium_memcmp(log->db.signers[0].pk, nk.pk, sizeof nk.pk) == 0) {
+        pthread_mutex_unlock(&log->db_lock);
+        sodium_memzero(&nk, sizeof nk);
+        return mg_error_set(err, MG_EINVAL, new_key_file, 0, 0,
+                            "the new key is the log's current signing key");
+    }
     audit_skey *two = realloc(log->db.signers, 2 * sizeof *two);
     if (!two) {
         pthread_mutex_unlock(&log->db_lock);
