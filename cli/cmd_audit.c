@@ -480,18 +480,23 @@ static int rotate(const mg_audit_config *cfg, const char *new_key, rotation *r)
     mg_status s = mg_audit_open(cfg, &l, &err);
     if (s)
         return rotate_fail(&err);
-    if ((s = mg_audit_rotate_key(l, new_key, &err)) == MG_OK && (s = mg_audit_flush(l, &err)) == MG_OK) {
-        r->seq = mg_audit_size(l) - 1;
-        mg_audit_filter f = { .kind = "key_rotation" };
-        s = mg_audit_query(l, &f, take_rotation, r, &err);
-    }
-    mg_audit_close(l);
-    if (s)
+    if ((s = mg_audit_rotate_key(l, new_key, &err)) != MG_OK) {
+        mg_audit_close(l);
         return rotate_fail(&err);
-    if (!r->old_key || !r->new_key)
-        return cli_error(cmd.name, "%s: the key_rotation entry at seq %llu does not name both keys", cfg->path,
-                         (unsigned long long)r->seq);
-    return CLI_OK;
+    }
+    r->seq = mg_audit_size(l) - 1;
+    mg_audit_filter f = { .kind = "key_rotation" };
+    s = mg_audit_query(l, &f, take_rotation, r, &err);
+    mg_audit_close(l);
+    if (s == MG_OK && r->old_key && r->new_key)
+        return CLI_OK;
+    /* The rotation is durable: say so, and where the keys can be read. */
+    if (s)
+        cli_print_error(stderr, cmd.name, &err, NULL, 0);
+    mg_error_clear(&err);
+    return cli_error(cmd.name, "%s: rotated at size %llu, but the keys could not be read back: see `meshgov audit "
+                     "query --log %s --kind key_rotation --format json`", cfg->path,
+                     (unsigned long long)r->seq + 1, cfg->path);
 }
 
 static int audit_rotate(int argc, char **argv)
