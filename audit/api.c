@@ -130,6 +130,34 @@ mg_status mg_audit_latest_checkpoint(mg_audit_log *log, char **note, mg_error *e
     return s;
 }
 
+/* Trust passes from the key that has signed the log: rotating from another
+ * key would have the auditor pin, "until" the rotation, a key that never
+ * signed it. A log without a checkpoint has no such key yet. */
+static mg_status check_current_signer(audit_db *d, mg_error *err)
+{
+    uint64_t size;
+    uint8_t root[AUDIT_HASH];
+    char *note = NULL;
+    mg_status s = audit_db_read_checkpoint(d, 0, &size, root, &note, err);
+    if (s == MG_ENOTFOUND) {
+        mg_error_clear(err);
+        return MG_OK;
+    }
+    if (s != MG_OK)
+        return s;
+    audit_vkey v;
+    audit_note_result res;
+    audit_skey_public(&d->signers[0], &v);
+    s = audit_note_open(note, strlen(note), &v, 1, &res, NULL);
+    free(note);
+    if (s != MG_OK)
+        return mg_error_set(err, MG_EINVAL, d->path, 0, 0,
+                            "the latest checkpoint (size %llu) is not signed by the signing key "
+                            "the log was opened with: rotate from the key that signs the log",
+                            (unsigned long long)size);
+    return MG_OK;
+}
+
 mg_status mg_audit_rotate_key(mg_audit_log *log, const char *new_key_file, mg_error *err)
 {
     if (!log->has_writer)
@@ -142,6 +170,19 @@ mg_status mg_audit_rotate_key(mg_audit_log *log, const char *new_key_file, mg_er
     char oldv[AUDIT_MAX_NAME + 128], newv[AUDIT_MAX_NAME + 128], payload[1024];
     audit_vkey v;
     pthread_mutex_lock(&log->db_lock);
+    /* The same key under any name would leave nothing revoked: the auditor
+     * would pin the old key "until" a size and go on trusting it. */
+    if (sodium_memcmp(log->db.signers[0].pk, nk.pk, sizeof nk.pk) == 0) {
+        pthread_mutex_unlock(&log->db_lock);
+        sodium_memzero(&nk, sizeof nk);
+        return mg_error_set(err, MG_EINVAL, new_key_file, 0, 0,
+                            "the new key is the log's current signing key");
+    }
+    if ((s = check_current_signer(&log->db, err)) != MG_OK) {
+        pthread_mutex_unlock(&log->db_lock);
+        sodium_memzero(&nk, sizeof nk);
+        return s;
+    }
     audit_skey *two = realloc(log->db.signers, 2 * sizeof *two);
     if (!two) {
         pthread_mutex_unlock(&log->db_lock);

@@ -1,8 +1,10 @@
 /*
  * cmd_audit.c — `meshgov audit ...`, the auditor's commands: keygen,
- * verify, query, prove, consistency, check-proof, checkpoint, export. Each
- * is a thin layer over the "Audit log" section of meshgov.h.
+ * verify, query, prove, consistency, check-proof, checkpoint, export, and
+ * rotate (the signing key of a log). Each is a thin layer over the "Audit
+ * log" section of meshgov.h.
  */
+#include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -19,6 +21,7 @@ const char cmd_audit_usage[] =
     "       meshgov audit check-proof --key VKEY_FILE PROOF.json\n"
     "       meshgov audit checkpoint --log DB\n"
     "       meshgov audit export --log DB\n"
+    "       meshgov audit rotate --log DB --key OLD_SKEY_FILE --new-key NEW_SKEY_FILE [--keystore DB] [--origin ORIGIN]\n"
     "\n"
     "keygen writes a private key (mode 0600) to SKEY_FILE and its verifier key to\n"
     "SKEY_FILE.pub, and prints the verifier key. verify checks every entry, the\n"
@@ -27,7 +30,10 @@ const char cmd_audit_usage[] =
     "checkpoint are not covered by a signature; exit 0, or 3 with --strict) or\n"
     "FAIL at the first bad entry (exit 3). query, prove, consistency, checkpoint\n"
     "and export open the log read-only; proofs are JSON (docs/audit.md) that\n"
-    "check-proof verifies without the database.\n"
+    "check-proof verifies without the database. rotate appends a key_rotation\n"
+    "entry whose checkpoint both keys sign, and prints the two lines for VKEY_FILE:\n"
+    "the old verifier key \"until\" that size, then the new one. Nothing else may\n"
+    "write the log meanwhile.\n"
     "\n"
     "Exit status: 0 ok, 2 bad usage or input, 3 integrity failure.\n";
 
@@ -403,6 +409,125 @@ static int audit_check_proof(int argc, char **argv)
     return rc;
 }
 
+/* ---- rotate --------------------------------------------------------------------- */
+
+/* The key_rotation entry at seq, whose payload names both verifier keys. */
+typedef struct rotation {
+    uint64_t seq;
+    char *old_key, *new_key;
+} rotation;
+
+static char *payload_key(json_t *payload, const char *name)
+{
+    const char *v = json_string_value(json_object_get(payload, name));
+    return v ? strdup(v) : NULL;
+}
+
+static int take_rotation(void *ud, const char *json, size_t len)
+{
+    rotation *r = ud;
+    json_t *row = json_loadb(json, len, 0, NULL);
+    json_t *seq = json_object_get(row, "seq");
+    bool found = json_is_integer(seq) && (uint64_t)json_integer_value(seq) == r->seq;
+    if (found) {
+        const char *text = json_string_value(json_object_get(row, "payload"));
+        json_t *payload = text ? json_loads(text, 0, NULL) : NULL;
+        r->old_key = payload_key(payload, "old_key");
+        r->new_key = payload_key(payload, "new_key");
+        json_decref(payload);
+    }
+    json_decref(row);
+    return found;
+}
+
+/* Rotation has no verdict: every failure is bad input or an unwritable
+ * log, so it exits 2 (even for a private key others may read, which the
+ * library reports as a crypto error). */
+static int rotate_fail(mg_error *err)
+{
+    cli_print_error(stderr, cmd.name, err, NULL, 0);
+    mg_error_clear(err);
+    return CLI_USAGE;
+}
+
+/* Opening a log for writing creates one, and would turn another SQLite
+ * database into one given an origin: the log must read as one first. */
+static int check_is_log(const char *log)
+{
+    if (access(log, R_OK | W_OK) != 0)
+        return cli_error(cmd.name, "%s: cannot %s the audit log", log, access(log, R_OK) ? "read" : "write");
+    mg_audit_config cfg = { .path = log };
+    mg_audit_log *l;
+    mg_error err = { 0 };
+    mg_status s = mg_audit_open(&cfg, &l, &err);
+    if (s == MG_EDB) {
+        int rc = cli_error(cmd.name, "%s: not a meshgov audit log: %s", log, err.message);
+        mg_error_clear(&err);
+        return rc;
+    }
+    if (s)
+        return rotate_fail(&err);
+    mg_audit_close(l);
+    return CLI_OK;
+}
+
+/* Rotates, then reads back the rotation entry: its checkpoint is the tree
+ * of size seq + 1, since nothing else is recorded through this handle. */
+static int rotate(const mg_audit_config *cfg, const char *new_key, rotation *r)
+{
+    mg_audit_log *l;
+    mg_error err = { 0 };
+    mg_status s = mg_audit_open(cfg, &l, &err);
+    if (s)
+        return rotate_fail(&err);
+    if ((s = mg_audit_rotate_key(l, new_key, &err)) != MG_OK) {
+        mg_audit_close(l);
+        return rotate_fail(&err);
+    }
+    r->seq = mg_audit_size(l) - 1;
+    mg_audit_filter f = { .kind = "key_rotation" };
+    s = mg_audit_query(l, &f, take_rotation, r, &err);
+    mg_audit_close(l);
+    if (s == MG_OK && r->old_key && r->new_key)
+        return CLI_OK;
+    /* The rotation is durable: say so, and where the keys can be read. */
+    if (s)
+        cli_print_error(stderr, cmd.name, &err, NULL, 0);
+    mg_error_clear(&err);
+    return cli_error(cmd.name, "%s: rotated at size %llu, but the keys could not be read back: see `meshgov audit "
+                     "query --log %s --kind key_rotation --format json`", cfg->path,
+                     (unsigned long long)r->seq + 1, cfg->path);
+}
+
+static int audit_rotate(int argc, char **argv)
+{
+    const char *log = NULL, *key = NULL, *new_key = NULL, *keystore = NULL, *origin = NULL;
+    cli_flag flags[] = { { "--log", CLI_VALUE, &log }, { "--key", CLI_VALUE, &key },
+                         { "--new-key", CLI_VALUE, &new_key }, { "--keystore", CLI_VALUE, &keystore },
+                         { "--origin", CLI_VALUE, &origin }, { NULL, 0, NULL } };
+    int rc = cli_parse(&cmd, argc, argv, flags, NULL);
+    if (rc)
+        return rc < 0 ? CLI_OK : rc;
+    if (!log || !key || !new_key)
+        return cli_usage_error(&cmd, "rotate needs --log, --key and --new-key");
+    /* A key store given by mistake must not be created empty. */
+    if (keystore && access(keystore, R_OK | W_OK) != 0)
+        return cli_error(cmd.name, "%s: cannot %s the key store", keystore,
+                         access(keystore, R_OK) ? "read" : "write");
+    if ((rc = check_is_log(log)) != CLI_OK)
+        return rc;
+    mg_audit_config cfg = { .path = log, .keystore = keystore, .origin = origin, .signing_key = key };
+    rotation r = { 0 };
+    if ((rc = rotate(&cfg, new_key, &r)) == CLI_OK) {
+        unsigned long long size = (unsigned long long)r.seq + 1;
+        printf("rotated at size %llu: checkpoint %llu is signed by both keys\n", size, size);
+        printf("pin in the verifier keys file:\n%s until %llu\n%s\n", r.old_key, size, r.new_key);
+    }
+    free(r.old_key);
+    free(r.new_key);
+    return rc;
+}
+
 /* ---- dispatch ----------------------------------------------------------------- */
 
 int cmd_audit(int argc, char **argv)
@@ -410,7 +535,7 @@ int cmd_audit(int argc, char **argv)
     static const struct { const char *name; cli_main_fn run; } subs[] = {
         { "keygen", audit_keygen }, { "verify", audit_verify }, { "query", audit_query },
         { "prove", audit_prove }, { "consistency", audit_consistency }, { "check-proof", audit_check_proof },
-        { "checkpoint", audit_checkpoint }, { "export", audit_export },
+        { "checkpoint", audit_checkpoint }, { "export", audit_export }, { "rotate", audit_rotate },
     };
     if (argc < 2)
         return cli_usage_error(&cmd, "missing subcommand");

@@ -714,7 +714,9 @@ mg_status mg_audit_latest_checkpoint(mg_audit_log *log, char **note,
 
 /* Key rotation: a "key_rotation" governance entry is appended and its
  * checkpoint is signed by both the current and the new key; later
- * checkpoints by the new key only. */
+ * checkpoints by the new key only. MG_EINVAL, with nothing appended, when
+ * the new key is the current one (under any name) or when the latest
+ * checkpoint is not signed by the key the log was opened with. */
 mg_status mg_audit_rotate_key(mg_audit_log *log, const char *new_key_file,
                               mg_error *err);
 

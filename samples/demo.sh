@@ -175,6 +175,11 @@ printf '\n%s$ %s%s\n' "$bold" "$meshgov audit prove --log $audit/orders.db --seq
 "$meshgov" audit prove --log "$audit/orders.db" --seq 1 > "$audit/proof.json" || failed=1
 run 0 "$meshgov" audit check-proof --key "$audit/orders.key.pub" "$audit/proof.json"
 note "
+The product rotates its signing key: both keys sign the rotation's
+checkpoint, and auditors pin the two lines printed."
+run 0 "$meshgov" audit keygen --name acme/sales/orders --out "$audit/orders-2.key"
+run 0 "$meshgov" audit rotate --log "$audit/orders.db" --key "$audit/orders.key" --new-key "$audit/orders-2.key" --keystore "$audit/keys.db"
+note "
 Someone edits a copy of the log (one decision turned into a deny): the
 verifier names the entry and exits 3."
 if command -v sqlite3 > /dev/null; then

@@ -4,6 +4,7 @@
  * write access but without the signing key would, and asserts the
  * verifier's exact verdict, first bad seq, failing checkpoint and message.
  */
+#include <sys/stat.h>
 #include <criterion/criterion.h>
 #include "tests/audit/fixture.h"
 #include "tests/audit/helpers.h"
@@ -323,6 +324,60 @@ Test(tamper, key_rotation_signed_by_both)
     fx_keys(&f, keys);
     expect(fx_verify(&f, NULL), MG_AUDIT_FAIL, 11, 14, "checkpoint at size 14: no verifiable signature");
     free(vk);
+    free(newkey);
+}
+
+Test(tamper, key_rotation_to_the_same_key_refused)
+{
+    /* The current key under another name: same public key, another key id. */
+    audit_skey k;
+    cr_assert_eq(audit_skey_load(f.key, &k, NULL), MG_OK);
+    snprintf(k.name, sizeof k.name, "acme/sales/orders-2026");
+    k.id = audit_key_id(k.name, k.pk);
+    char text[600], *renamed = path_in(f.dir, "renamed.key");
+    cr_assert(audit_skey_format(&k, text, sizeof text));
+    FILE *out = fopen(renamed, "w");
+    cr_assert(out);
+    fprintf(out, "%s\n", text);
+    cr_assert_eq(fclose(out), 0);
+    cr_assert_eq(chmod(renamed, 0600), 0);
+    mg_audit_log *log = fx_open(&f, 4);
+    const char *same[] = { f.key, renamed };
+    for (int i = 0; i < 2; i++) {
+        mg_error err = { 0 };
+        cr_assert_eq(mg_audit_rotate_key(log, same[i], &err), MG_EINVAL);
+        cr_assert_str_eq(err.file, same[i]);
+        cr_assert_str_eq(err.message, "the new key is the log's current signing key");
+        mg_error_clear(&err);
+    }
+    /* Nothing was appended and the old key still signs alone. */
+    cr_assert_eq(mg_audit_size(log), 10);
+    fx_append(&f, log, 2);
+    mg_audit_close(log);
+    expect(fx_verify(&f, NULL), MG_AUDIT_OK, -1, -1, "12 entries verified, 4 checkpoints");
+    free(renamed);
+}
+
+Test(tamper, key_rotation_from_a_key_that_did_not_sign_refused)
+{
+    char *other = path_in(f.dir, "other.key"), *newkey = path_in(f.dir, "new.key"), *vk, *signer = f.key;
+    cr_assert_eq(mg_audit_keygen("acme/sales/orders", other, &vk, NULL), MG_OK);
+    free(vk);
+    cr_assert_eq(mg_audit_keygen("acme/sales/orders", newkey, &vk, NULL), MG_OK);
+    f.key = other;
+    mg_audit_log *log = fx_open(&f, 4);
+    f.key = signer;
+    mg_error err = { 0 };
+    cr_assert_eq(mg_audit_rotate_key(log, newkey, &err), MG_EINVAL);
+    cr_assert_str_eq(err.file, f.db);
+    cr_assert_str_eq(err.message, "the latest checkpoint (size 10) is not signed by the signing key the log "
+                                  "was opened with: rotate from the key that signs the log");
+    mg_error_clear(&err);
+    cr_assert_eq(mg_audit_size(log), 10);
+    mg_audit_close(log);
+    expect(fx_verify(&f, NULL), MG_AUDIT_OK, -1, -1, "10 entries verified, 3 checkpoints");
+    free(vk);
+    free(other);
     free(newkey);
 }
 
