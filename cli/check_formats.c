@@ -253,13 +253,7 @@ int check_print_sarif(const report *rep)
                             "results", S.results);
     json_t *doc = json_pack("{s:s, s:s, s:[o]}", "$schema", "https://json.schemastore.org/sarif-2.1.0.json",
                             "version", "2.1.0", "runs", run);
-    char *s = doc ? json_dumps(doc, JSON_INDENT(2) | JSON_PRESERVE_ORDER) : NULL;
-    json_decref(doc);
-    if (!s)
-        return cli_error("policy-check", "out of memory");
-    printf("%s\n", s);
-    free(s);
-    return CLI_OK;
+    return cli_print_json(stdout, "policy-check", doc);
 }
 
 /* ==========================================================================

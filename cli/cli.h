@@ -15,6 +15,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <jansson.h>
 #include "meshgov.h"
 
 /* Exit codes, the same for every program and subcommand. */
@@ -94,6 +95,10 @@ bool cli_color(FILE *f);
  * for bad input. */
 int cli_error(const char *prog, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+
+/* Prints doc (taking its reference) to out, indented, keys in insertion
+ * order, then a newline: CLI_OK, or an out-of-memory error of prog. */
+int cli_print_json(FILE *out, const char *prog, json_t *doc);
 
 /* Prints a library error to out as "file:line:col: error: message"
  * (the place as far as it is known; "<prog>: error: message" without one),

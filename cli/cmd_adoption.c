@@ -362,13 +362,7 @@ static int print_json(FILE *out, const mg_adoption *a)
         json_array_append_new(prods, product_json(&a->products[i]));
     json_t *doc = json_pack("{s:s, s:o, s:o, s:o}", "mesh", a->mesh, "now", time_or_null(a->now_us, false),
                             "policies", policies_json(a), "products", prods);
-    char *s = doc ? json_dumps(doc, JSON_INDENT(2) | JSON_PRESERVE_ORDER) : NULL;
-    json_decref(doc);
-    if (!s)
-        return cli_error("meshgov adoption", "out of memory");
-    fprintf(out, "%s\n", s);
-    free(s);
-    return CLI_OK;
+    return cli_print_json(out, "meshgov adoption", doc);
 }
 
 /* ==========================================================================

@@ -8,6 +8,7 @@
  * lists, and subcommands parse their own argv without global state.
  */
 #include <errno.h>
+#include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -257,4 +258,15 @@ int64_t cli_now_us(void)
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+int cli_print_json(FILE *out, const char *prog, json_t *doc)
+{
+    char *s = doc ? json_dumps(doc, JSON_INDENT(2) | JSON_PRESERVE_ORDER) : NULL;
+    json_decref(doc);
+    if (!s)
+        return cli_error(prog, "out of memory");
+    fprintf(out, "%s\n", s);
+    free(s);
+    return CLI_OK;
 }

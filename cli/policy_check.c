@@ -513,14 +513,7 @@ static int print_json(const report *rep)
     json_object_set_new(doc, "products", prods);
     json_object_set_new(doc, "passed", json_integer((json_int_t)(rep->n - failed)));
     json_object_set_new(doc, "failed", json_integer((json_int_t)failed));
-    char *s = doc ? json_dumps(doc, JSON_INDENT(2) | JSON_PRESERVE_ORDER) : NULL;
-    json_decref(doc);
-    if (!s)
-        return cli_error("policy-check", "out of memory");
-
-    printf("%s\n", s);
-    free(s);
-    return CLI_OK;
+    return cli_print_json(stdout, "policy-check", doc);
 }
 
 /* ==========================================================================

@@ -292,16 +292,12 @@ mg_status mg_check_product(mg_engine *e, const char *mesh_dir, const char *produ
 {
     if (!e || !mesh_dir || !product_uri || !fn)
         return mg_error_set(err, MG_EINVAL, NULL, 0, 0, "NULL argument");
-    mg_policy_set *set = mg_engine_acquire(e);
-    if (!set)
-        return mg_error_set(err, MG_EINVAL, NULL, 0, 0, "no policy set is loaded: load `%s` first", product_uri);
-    const char *uri = sl_intern_str(set->prog->syms, set->prog->product_uri, NULL);
-    if (!uri || strcmp(uri, product_uri) != 0) {
-        mg_policy_set_release(set);
-        return mg_error_set(err, MG_EINVAL, NULL, 0, 0, "the loaded policy set is not that of `%s`", product_uri);
-    }
+    mg_policy_set *set;
+    mg_status s = mg__acquire_product_set(e, product_uri, &set, err);
+    if (s)
+        return s;
     mg__mesh *snap = NULL;
-    mg_status s = mg__mesh_acquire(mg__engine_meshes(e), mesh_dir, &snap, err);
+    s = mg__mesh_acquire(mg__engine_meshes(e), mesh_dir, &snap, err);
     const mf_mesh *m = s == MG_OK ? mg__mesh_get(snap) : NULL;
     const mf_product *pr = s == MG_OK ? mf_mesh_product(m, product_uri) : NULL;
     if (s == MG_OK && !pr)

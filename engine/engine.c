@@ -209,6 +209,21 @@ mg_policy_set *mg_engine_acquire(mg_engine *e)
     return s;
 }
 
+mg_status mg__acquire_product_set(mg_engine *e, const char *product_uri, mg_policy_set **out, mg_error *err)
+{
+    *out = mg_engine_acquire(e);
+    if (!*out)
+        return mg_error_set(err, MG_EINVAL, NULL, 0, 0, "no policy set is loaded: load `%s` first", product_uri);
+    const vm_program *p = (*out)->prog;
+    const char *uri = sl_intern_str(p->syms, p->product_uri, NULL);
+    if (!uri || strcmp(uri, product_uri) != 0) {
+        mg_policy_set_release(*out);
+        *out = NULL;
+        return mg_error_set(err, MG_EINVAL, NULL, 0, 0, "the loaded policy set is not that of `%s`", product_uri);
+    }
+    return MG_OK;
+}
+
 /* ==========================================================================
  * Policy sets
  * ========================================================================== */

@@ -111,6 +111,9 @@ void *mg__default_alloc(void *ud, void *ptr, size_t osize, size_t nsize);
 /* The engine's settings, for the loaders. */
 sl_alloc_fn mg__engine_alloc(const mg_engine *e, void **ud);
 uint32_t mg__engine_budget(const mg_engine *e);
+/* The engine's current set with a reference, when it is product_uri's;
+ * else MG_EINVAL (none loaded, or another product's). */
+mg_status mg__acquire_product_set(mg_engine *e, const char *product_uri, mg_policy_set **out, mg_error *err);
 const uint8_t *mg__engine_mask_key(const mg_engine *e);
 
 /* Wraps a program in a policy set (takes ownership of prog). */

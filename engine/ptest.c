@@ -671,16 +671,12 @@ mg_status mg_test_product(mg_engine *e, const char *mesh_dir, const char *produc
 {
     if (!e || !mesh_dir || !product_uri)
         return mg_error_set(err, MG_EINVAL, NULL, 0, 0, "NULL argument");
-    mg_policy_set *set = mg_engine_acquire(e);
-    if (!set)
-        return mg_error_set(err, MG_EINVAL, NULL, 0, 0, "no policy set is loaded: load `%s` first", product_uri);
-    const char *uri = sl_intern_str(set->prog->syms, set->prog->product_uri, NULL);
-    if (!uri || strcmp(uri, product_uri) != 0) {
-        mg_policy_set_release(set);
-        return mg_error_set(err, MG_EINVAL, NULL, 0, 0, "the loaded policy set is not that of `%s`", product_uri);
-    }
+    mg_policy_set *set;
+    mg_status s = mg__acquire_product_set(e, product_uri, &set, err);
+    if (s)
+        return s;
     mf_product *pr = NULL;
-    mg_status s = load_product(mesh_dir, product_uri, &pr, err);
+    s = load_product(mesh_dir, product_uri, &pr, err);
     if (s == MG_OK) {
         runner R = { set, set->prog, product_uri, NULL, NULL, hooks, false, err };
         s = run_all(&R, pr);
