@@ -4,7 +4,10 @@
  * proofs and their independent check, queries, pseudonyms and forget,
  * export), key files, and write failures reported, never swallowed.
  */
+#include <stdlib.h>
+#include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <criterion/criterion.h>
 #include "tests/audit/fixture.h"
 #include "tests/audit/helpers.h"
@@ -352,5 +355,59 @@ Test(log, checker_remembers_only_identical_checkpoints)
     mg_audit_checker_close(c);
     free(proof);
     mg_audit_close(log);
+    fx_fini(&f);
+}
+
+/* The size in a checkpoint note's second line. */
+static long note_size(mg_audit_log *log)
+{
+    char *note = NULL;
+    if (mg_audit_latest_checkpoint(log, &note, NULL) != MG_OK)
+        return -1;
+    const char *nl = strchr(note, '\n');
+    long size = nl ? strtol(nl + 1, NULL, 10) : -1;
+    free(note);
+    return size;
+}
+
+static int64_t mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Entries that wait are signed within checkpoint_ms by the writer's timer,
+ * with no call from the caller: nothing stays unanchored while a log is
+ * idle. */
+Test(log, waiting_entries_are_checkpointed_by_the_timer)
+{
+    fixture f;
+    fx_init(&f);
+    mg_audit_config cfg = { .path = f.db, .keystore = f.ks, .origin = "acme/sales/orders",
+                            .signing_key = f.key, .checkpoint_every = 1000, .checkpoint_ms = 300 };
+    mg_audit_log *log;
+    mg_error err = { 0 };
+    cr_assert_eq(mg_audit_open(&cfg, &log, &err), MG_OK);
+    mg_audit_record r = { .kind = "decision", .subject = "s" };
+    uint64_t seq;
+    cr_assert_eq(mg_audit_record_push(log, &r, &seq, &err), MG_OK);
+    cr_assert_eq(mg_audit_checkpoint(log, &err), MG_OK);
+    int64_t signed_at = mono_ms();
+    cr_assert_eq(note_size(log), 1);
+    for (int i = 0; i < 2; i++)
+        cr_assert_eq(mg_audit_record_push(log, &r, &seq, &err), MG_OK);
+    cr_assert_eq(mg_audit_flush(log, &err), MG_OK);
+    cr_assert_eq(mg_audit_size(log), 3);
+    if (mono_ms() - signed_at < 250)          /* committed before the period ended */
+        cr_assert_eq(note_size(log), 1, "checkpointed before checkpoint_ms passed");
+    long size = -1;
+    for (int64_t until = mono_ms() + 5000; (size = note_size(log)) != 3 && mono_ms() < until;) {
+        struct timespec nap = { 0, 20 * 1000000 };
+        nanosleep(&nap, NULL);
+    }
+    cr_assert_eq(size, 3, "no checkpoint covered the waiting entries");
+    mg_audit_close(log);
+    mg_error_clear(&err);
     fx_fini(&f);
 }
