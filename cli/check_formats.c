@@ -385,12 +385,6 @@ static char *mb_close(membuf *m)
     return m->s;
 }
 
-static const char *jstr(json_t *o, const char *key)
-{
-    const char *s = json_string_value(json_object_get(o, key));
-    return s ? s : "";
-}
-
 /* The findings of one check, one per line. */
 static char *check_findings(const result *r, const char *check, const char **first_error)
 {
@@ -423,11 +417,11 @@ static char *test_details(const ptest *t)
     if (json_array_size(json_object_get(o, "trace")))
         fputs("trace:\n", m.f);
     json_array_foreach(json_object_get(o, "trace"), i, s) {
-        fprintf(m.f, "  %s", jstr(s, "rule"));
+        fprintf(m.f, "  %s", cli_json_str(s, "rule"));
         if (json_object_get(s, "column"))
-            fprintf(m.f, " [%s]", jstr(s, "column"));
-        fprintf(m.f, "  %s%s  at %s\n", jstr(s, "result"), json_is_true(json_object_get(s, "dry_run")) ? " (dry run)" : "",
-                jstr(s, "location"));
+            fprintf(m.f, " [%s]", cli_json_str(s, "column"));
+        fprintf(m.f, "  %s%s  at %s\n", cli_json_str(s, "result"), json_is_true(json_object_get(s, "dry_run")) ? " (dry run)" : "",
+                cli_json_str(s, "location"));
     }
     json_decref(o);
     return mb_close(&m);

@@ -100,6 +100,15 @@ int cli_error(const char *prog, const char *fmt, ...)
  * order, then a newline: CLI_OK, or an out-of-memory error of prog. */
 int cli_print_json(FILE *out, const char *prog, json_t *doc);
 
+/* The string member key of JSON object o, or "" when absent or not a
+ * string. */
+const char *cli_json_str(json_t *o, const char *key);
+
+/* The rule trace of a decision (mg_decision_json with explain), one aligned
+ * row per step ("rule [column]  result  at file:line:col"), each row after
+ * indent, and how many steps were not kept. */
+void cli_print_trace(FILE *out, json_t *decision, const char *indent);
+
 /* Prints a library error to out as "file:line:col: error: message"
  * (the place as far as it is known; "<prog>: error: message" without one),
  * then err->detail when the library rendered one (every diagnostic with its

@@ -57,23 +57,17 @@ typedef struct evaluator {
  * Text output
  * ========================================================================== */
 
-static const char *str(json_t *o, const char *key)
-{
-    const char *s = json_string_value(json_object_get(o, key));
-    return s ? s : "";
-}
-
 static void text_columns(json_t *cols, FILE *out)
 {
     size_t i, w = 0;
     json_t *c;
     json_array_foreach(cols, i, c)
-        if (strlen(str(c, "column")) > w)
-            w = strlen(str(c, "column"));
+        if (strlen(cli_json_str(c, "column")) > w)
+            w = strlen(cli_json_str(c, "column"));
     json_array_foreach(cols, i, c) {
-        const char *mask = str(c, "mask");
+        const char *mask = cli_json_str(c, "mask");
         const char *rule = json_string_value(json_object_get(c, "rule"));
-        fprintf(out, "  %-*s  %-5s  %s%-6s  (%s)\n", (int)w, str(c, "column"), str(c, "effect"),
+        fprintf(out, "  %-*s  %-5s  %s%-6s  (%s)\n", (int)w, cli_json_str(c, "column"), cli_json_str(c, "effect"),
                 mask[0] ? "mask " : "     ", mask, rule ? rule : "default deny");
     }
 }
@@ -81,7 +75,7 @@ static void text_columns(json_t *cols, FILE *out)
 static void text_rule(const char *label, json_t *r, FILE *out)
 {
     if (json_is_object(r))
-        fprintf(out, "%s%s (%s) at %s\n", label, str(r, "rule"), str(r, "kind"), str(r, "location"));
+        fprintf(out, "%s%s (%s) at %s\n", label, cli_json_str(r, "rule"), cli_json_str(r, "kind"), cli_json_str(r, "location"));
     else
         fprintf(out, "%snone\n", label);
 }
@@ -92,9 +86,9 @@ static void text_errors(json_t *o, FILE *out)
     json_t *e;
     json_t *errs = json_object_get(o, "errors");
     json_array_foreach(errs, i, e) {
-        fprintf(out, "error: %s: %s at %s", str(e, "rule"), str(e, "error"), str(e, "location"));
+        fprintf(out, "error: %s: %s at %s", cli_json_str(e, "rule"), cli_json_str(e, "error"), cli_json_str(e, "location"));
         if (json_object_get(e, "column"))
-            fprintf(out, " (column %s)", str(e, "column"));
+            fprintf(out, " (column %s)", cli_json_str(e, "column"));
         fputc('\n', out);
     }
     json_int_t more = json_integer_value(json_object_get(o, "errors_not_shown"));
@@ -102,60 +96,30 @@ static void text_errors(json_t *o, FILE *out)
         fprintf(out, "error: %lld more not shown\n", (long long)more);
 }
 
-/* The width of the widest "rule [column]" and result of the trace. */
-static void trace_widths(json_t *trace, size_t *wr, size_t *wres)
-{
-    size_t i;
-    json_t *t;
-    *wr = *wres = 0;
-    json_array_foreach(trace, i, t) {
-        size_t n = strlen(str(t, "rule")) + (json_object_get(t, "column") ? strlen(str(t, "column")) + 3 : 0);
-        size_t r = strlen(str(t, "result")) + (json_is_true(json_object_get(t, "dry_run")) ? 10 : 0);
-        *wr = n > *wr ? n : *wr;
-        *wres = r > *wres ? r : *wres;
-    }
-}
-
 static void text_trace(json_t *o, FILE *out)
 {
-    json_t *trace = json_object_get(o, "trace");
-    if (!trace)
+    if (!json_object_get(o, "trace"))
         return;
-    size_t i, wr, wres;
-    json_t *t;
-    char rule[512], result[128];
-    trace_widths(trace, &wr, &wres);
     fputs("trace:\n", out);
-    json_array_foreach(trace, i, t) {
-        if (json_object_get(t, "column"))
-            snprintf(rule, sizeof rule, "%s [%s]", str(t, "rule"), str(t, "column"));
-        else
-            snprintf(rule, sizeof rule, "%s", str(t, "rule"));
-        snprintf(result, sizeof result, "%s%s", str(t, "result"),
-                 json_is_true(json_object_get(t, "dry_run")) ? " (dry run)" : "");
-        fprintf(out, "  %-*s  %-*s  at %s\n", (int)wr, rule, (int)wres, result, str(t, "location"));
-    }
-    json_int_t more = json_integer_value(json_object_get(o, "trace_not_shown"));
-    if (more > 0)
-        fprintf(out, "  %lld more steps not shown\n", (long long)more);
+    cli_print_trace(out, o, "  ");
 }
 
 /* The decision o (as mg_decision_json writes it) for people. */
 static void print_text(json_t *o, FILE *out)
 {
-    fprintf(out, "%s  %s  %s  %s\n", str(o, "effect"), str(o, "product"), str(o, "port"), str(o, "action"));
+    fprintf(out, "%s  %s  %s  %s\n", cli_json_str(o, "effect"), cli_json_str(o, "product"), cli_json_str(o, "port"), cli_json_str(o, "action"));
     text_columns(json_object_get(o, "columns"), out);
     text_rule("deciding: ", json_object_get(o, "deciding"), out);
-    fprintf(out, "reason: %s\n", str(o, "reason"));
+    fprintf(out, "reason: %s\n", cli_json_str(o, "reason"));
     text_errors(o, out);
     json_t *dry = json_object_get(o, "dry_run");
     if (dry) {
-        fprintf(out, "dry run: would be %s\n", str(dry, "effect"));
+        fprintf(out, "dry run: would be %s\n", cli_json_str(dry, "effect"));
         text_rule("  deciding: ", json_object_get(dry, "deciding"), out);
         text_columns(json_object_get(dry, "columns"), out);
     }
     text_trace(o, out);
-    fprintf(out, "policy set: %s\n", str(o, "policy_set"));
+    fprintf(out, "policy set: %s\n", cli_json_str(o, "policy_set"));
 }
 
 /* ==========================================================================

@@ -270,3 +270,39 @@ int cli_print_json(FILE *out, const char *prog, json_t *doc)
     free(s);
     return CLI_OK;
 }
+
+const char *cli_json_str(json_t *o, const char *key)
+{
+    const char *s = json_string_value(json_object_get(o, key));
+    return s ? s : "";
+}
+
+/* "rule [column]" and "result (dry run)" of one step. */
+static void trace_cells(json_t *t, char *rule, size_t rcap, char *result, size_t ccap)
+{
+    if (json_object_get(t, "column"))
+        snprintf(rule, rcap, "%s [%s]", cli_json_str(t, "rule"), cli_json_str(t, "column"));
+    else
+        snprintf(rule, rcap, "%s", cli_json_str(t, "rule"));
+    snprintf(result, ccap, "%s%s", cli_json_str(t, "result"),
+             json_is_true(json_object_get(t, "dry_run")) ? " (dry run)" : "");
+}
+
+void cli_print_trace(FILE *out, json_t *decision, const char *indent)
+{
+    json_t *trace = json_object_get(decision, "trace"), *t;
+    size_t i, wr = 0, wres = 0;
+    char rule[512], result[128];
+    json_array_foreach(trace, i, t) {
+        trace_cells(t, rule, sizeof rule, result, sizeof result);
+        wr = strlen(rule) > wr ? strlen(rule) : wr;
+        wres = strlen(result) > wres ? strlen(result) : wres;
+    }
+    json_array_foreach(trace, i, t) {
+        trace_cells(t, rule, sizeof rule, result, sizeof result);
+        fprintf(out, "%s%-*s  %-*s  at %s\n", indent, (int)wr, rule, (int)wres, result, cli_json_str(t, "location"));
+    }
+    json_int_t more = json_integer_value(json_object_get(decision, "trace_not_shown"));
+    if (more > 0)
+        fprintf(out, "%s%lld more steps not shown\n", indent, (long long)more);
+}

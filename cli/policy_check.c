@@ -296,37 +296,14 @@ static void print_diag(const pen *p, const char *file, int line, int col, mg_sev
            ink(p, RESET), msg, check);
 }
 
-static const char *jstr(json_t *o, const char *key)
-{
-    const char *s = json_string_value(json_object_get(o, key));
-    return s ? s : "";
-}
-
 /* The rule trace of a failed test's decision, indented under it. */
 static void print_trace(const char *decision)
 {
     json_t *o = decision ? json_loads(decision, 0, NULL) : NULL;
-    json_t *trace = json_object_get(o, "trace");
-    size_t i, w = 0, wres = 0;
-    json_t *t;
-    char rule[512], res[128];
-    if (json_array_size(trace))
+    if (json_array_size(json_object_get(o, "trace"))) {
         printf("    trace:\n");
-    for (int pass = 0; pass < 2; pass++)
-        json_array_foreach(trace, i, t) {
-            if (json_object_get(t, "column"))
-                snprintf(rule, sizeof rule, "%s [%s]", jstr(t, "rule"), jstr(t, "column"));
-            else
-                snprintf(rule, sizeof rule, "%s", jstr(t, "rule"));
-            snprintf(res, sizeof res, "%s%s", jstr(t, "result"),
-                     json_is_true(json_object_get(t, "dry_run")) ? " (dry run)" : "");
-            if (pass == 0) {
-                w = strlen(rule) > w ? strlen(rule) : w;
-                wres = strlen(res) > wres ? strlen(res) : wres;
-            } else {
-                printf("      %-*s  %-*s  at %s\n", (int)w, rule, (int)wres, res, jstr(t, "location"));
-            }
-        }
+        cli_print_trace(stdout, o, "      ");
+    }
     json_decref(o);
 }
 
