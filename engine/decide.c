@@ -103,10 +103,10 @@ static void frame(run *r, int32_t col)
     if (!r->framed) {
         r->framed = true;
         r->f.prog = p;
-        r->f.subject = req->subject ? req->subject->a.slots : NULL;
-        r->f.context = req->context ? req->context->a.slots : NULL;
-        r->f.sfacts = req->subject ? req->subject->a.facts : p->null_facts[0];
-        r->f.cfacts = req->context ? req->context->a.facts : p->null_facts[1];
+        r->f.subject = req->subject ? req->subject->h.attrs->slots : NULL;
+        r->f.context = req->context ? req->context->h.attrs->slots : NULL;
+        r->f.sfacts = req->subject ? req->subject->h.attrs->facts : p->null_facts[0];
+        r->f.cfacts = req->context ? req->context->h.attrs->facts : p->null_facts[1];
         r->f.product = p->product_vals;
         r->f.port = p->port_vals + (size_t)req->port * p->nslots[ROOT_PORT];
         r->f.action = p->action_vals[req->action];
@@ -327,7 +327,7 @@ static mg_status check_request(const vm_program *p, const mg_decision *d, const 
         if (c < (int)vp->first_col || c >= (int)(vp->first_col + vp->ncols))
             return mg_error_set(err, MG_EINVAL, NULL, 0, 0, "column id %d is not a column of port %d", c, req->port);
     }
-    if ((req->subject && req->subject->a.set != d->set) || (req->context && req->context->a.set != d->set))
+    if ((req->subject && req->subject->h.set != d->set) || (req->context && req->context->h.set != d->set))
         return mg_error_set(err, MG_EINVAL, NULL, 0, 0, "subject or context was resolved for another policy set");
     return MG_OK;
 }
@@ -344,10 +344,10 @@ mg_status mg_decide(const mg_policy_set *set, const mg_request *req, mg_decision
     run r;
     r.d = d;
     r.req = req;
-    r.sbits = req->subject ? req->subject->a.fact_bits : p->null_bits[0];
-    r.serrs = req->subject ? req->subject->a.fact_errs : p->null_errs[0];
-    r.cbits = req->context ? req->context->a.fact_bits : p->null_bits[1];
-    r.cerrs = req->context ? req->context->a.fact_errs : p->null_errs[1];
+    r.sbits = req->subject ? req->subject->h.fact_bits : p->null_bits[0];
+    r.serrs = req->subject ? req->subject->h.fact_errs : p->null_errs[0];
+    r.cbits = req->context ? req->context->h.fact_bits : p->null_bits[1];
+    r.cerrs = req->context ? req->context->h.fact_errs : p->null_errs[1];
     r.no_errors = (r.serrs | r.cerrs) == 0;
     r.explain = d->explain;
     r.evaluated = 0;
@@ -482,7 +482,7 @@ mg_status mg__audit_decision(const mg_policy_set *set, const mg_request *req, mg
         .kind = "decision",
         .product = sym_of(p, p->product_uri),
         .port = sym_of(p, p->ports[req->port].name),
-        .subject = req->subject ? req->subject->a.raw_id : NULL,
+        .subject = req->subject ? req->subject->h.attrs->raw_id : NULL,
         .action = sym_of(p, p->actions[req->action]),
         .effect = eff[d->effect],
         .rules = rules,

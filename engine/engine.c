@@ -239,6 +239,7 @@ mg_status mg__policy_set_new(vm_program *prog, sl_alloc_fn alloc, void *ud,
     }
     memset(s, 0, sizeof *s);
     atomic_init(&s->refs, 1);
+    mg__handle_pool_init(&s->handles);
     s->prog = prog;
     s->alloc = alloc;
     s->ud = ud;
@@ -259,6 +260,7 @@ void mg_policy_set_release(mg_policy_set *set)
 {
     if (!set || atomic_fetch_sub_explicit(&set->refs, 1, memory_order_acq_rel) != 1)
         return;
+    mg__handle_pool_free(set);
     prog_free(set->prog);
     free(set->sources);
     sodium_memzero(set->mask_key, sizeof set->mask_key);

@@ -5,6 +5,7 @@
 #ifndef MG_ENGINE_ENGINE_H
 #define MG_ENGINE_ENGINE_H
 
+#include <pthread.h>
 #include <stdatomic.h>
 #include "engine/program.h"
 
@@ -13,6 +14,15 @@
 #define MG_MAX_ERRORS 8u      /* kept per decision; the rest are counted */
 #define MG_TRACE_CAP 1024u    /* explain steps kept per decision */
 #define RULE_NONE UINT32_MAX
+
+/* Where a set's handles live: packed in chunks, so that deciding for many
+ * subjects touches few cache lines and pages (handles.c). */
+typedef struct mg_handle_pool {
+    pthread_mutex_t lock;   /* handles are made and freed from any thread */
+    struct handle_chunk *chunks;
+    struct mg_handle *free; /* freed handles */
+    char *next, *end;       /* the newest chunk's unused part */
+} mg_handle_pool;
 
 struct mg_policy_set {
     atomic_int refs;
@@ -23,16 +33,12 @@ struct mg_policy_set {
     char *sources;          /* JSON list of the files compiled, or NULL */
     mg_audit_log *audit;    /* where decisions are recorded, or NULL */
     mg_audit_mode audit_mode;
+    mg_handle_pool handles; /* the set's subject and context handles */
 };
 
 /* Attribute values of a subject or context, resolved to the set's slots.
  * One allocation holds the header, the slots, set items and string bytes. */
 typedef struct mg_attrs {
-    /* The handle holds a reference on its set, so no other set can take its
-     * address (and pass the check in mg_decide) while the handle lives. */
-    mg_policy_set *set;
-    /* Read by every decision: first. */
-    uint32_t fact_bits, fact_errs;  /* the first 32 facts as bit sets */
     sl_value *slots;
     uint8_t *facts;         /* the program's subject or context facts */
     const vm_program *prog;
@@ -41,8 +47,19 @@ typedef struct mg_attrs {
     size_t size;
     char *raw_id;           /* subject: the "id" attribute, for the audit log */
 } mg_attrs;
-struct mg_subject { mg_attrs a; };
-struct mg_context { mg_attrs a; };
+
+/* A subject or context handle: what every decision reads, 32 bytes packed
+ * with the set's other handles (handles.c), the rest behind attrs. */
+typedef struct mg_handle {
+    /* The handle holds a reference on its set, so no other set can take its
+     * address (and pass the check in mg_decide) while the handle lives. */
+    mg_policy_set *set;
+    uint32_t fact_bits, fact_errs;  /* the first 32 facts as bit sets */
+    mg_attrs *attrs;
+    struct mg_handle *next_free;    /* in the pool's free list */
+} mg_handle;
+struct mg_subject { mg_handle h; };
+struct mg_context { mg_handle h; };
 
 typedef struct dstate {
     uint32_t forbid, permit;          /* enforced: first applying, or NONE */
@@ -130,10 +147,17 @@ mg_status mg__engine_adopt_set(mg_engine *e, mg_policy_set *set,
 mg_status mg__audit_decision(const mg_policy_set *set, const mg_request *req,
                              mg_decision *d, mg_error *err);
 
-/* Resolves a JSON object (jansson json_t*) to attribute slots of root. */
-mg_status mg__attrs_from_json(const mg_policy_set *set, int root,
-                              const void *json_obj, const char *what,
-                              mg_attrs **out, mg_error *err);
-void mg__attrs_free(mg_attrs *a);
+/* Resolves a JSON object (jansson json_t*) to a handle on root's slots. */
+mg_status mg__handle_from_json(const mg_policy_set *set, int root,
+                               const void *json_obj, const char *what,
+                               mg_handle **out, mg_error *err);
+
+/* The handle pool of a set (handles.c). mg__handle_new takes a reference on
+ * set and ownership of attrs (NULL when out of memory: attrs is the
+ * caller's still); mg__handle_free frees both and gives the reference back. */
+void mg__handle_pool_init(mg_handle_pool *pool);
+void mg__handle_pool_free(mg_policy_set *set);
+mg_handle *mg__handle_new(mg_policy_set *set, mg_attrs *attrs);
+void mg__handle_free(mg_handle *h);
 
 #endif

@@ -160,8 +160,8 @@ static mg_status convert(filler *f, json_t *v, sl_type want, sl_value *out)
     return MG_OK;
 }
 
-mg_status mg__attrs_from_json(const mg_policy_set *set, int root, const void *json_obj,
-                              const char *what, mg_attrs **out, mg_error *err)
+mg_status mg__handle_from_json(const mg_policy_set *set, int root, const void *json_obj,
+                               const char *what, mg_handle **out, mg_error *err)
 {
     *out = NULL;
     const vm_program *p = set->prog;
@@ -181,7 +181,6 @@ mg_status mg__attrs_from_json(const mg_policy_set *set, int root, const void *js
     if (!a)
         return mg_error_set(err, MG_ENOMEM, NULL, 0, 0, "out of memory");
     memset(a, 0, sizeof *a);
-    a->set = mg_policy_set_retain((mg_policy_set *)set);
     a->prog = p;
     a->alloc = set->alloc;
     a->ud = set->ud;
@@ -198,26 +197,18 @@ mg_status mg__attrs_from_json(const mg_policy_set *set, int root, const void *js
         f.path = sl_intern_str(p->syms, p->slot_path[root][i], NULL);
         mg_status s = convert(&f, lookup(obj, f.path), p->slot_type[root][i], &a->slots[i]);
         if (s) {
-            mg__attrs_free(a);
+            mg__free(a->alloc, a->ud, a, a->size);
             return s;
         }
     }
-    if (!prog_eval_facts(p, fk, a->slots, a->facts)) {
-        mg__attrs_free(a);
+    mg_handle *h = NULL;
+    if (!prog_eval_facts(p, fk, a->slots, a->facts) || !(h = mg__handle_new((mg_policy_set *)set, a))) {
+        mg__free(a->alloc, a->ud, a, a->size);
         return mg_error_set(err, MG_ENOMEM, NULL, 0, 0, "out of memory");
     }
-    prog_fact_bits(p, fk, a->facts, &a->fact_bits, &a->fact_errs);
-    *out = a;
+    prog_fact_bits(p, fk, a->facts, &h->fact_bits, &h->fact_errs);
+    *out = h;
     return MG_OK;
-}
-
-void mg__attrs_free(mg_attrs *a)
-{
-    if (!a)
-        return;
-    mg_policy_set *set = a->set;
-    mg__free(a->alloc, a->ud, a, a->size);
-    mg_policy_set_release(set);
 }
 
 static mg_status parse_json(const char *json, size_t len, const char *what, json_t **out, mg_error *err)
@@ -236,12 +227,12 @@ static mg_status parse_json(const char *json, size_t len, const char *what, json
 }
 
 static mg_status attrs_new(const mg_policy_set *set, int root, const char *json, size_t len,
-                           const char *what, mg_attrs **out, mg_error *err)
+                           const char *what, mg_handle **out, mg_error *err)
 {
     json_t *obj;
     mg_status s = parse_json(json, len, what, &obj, err);
     if (s == MG_OK)
-        s = mg__attrs_from_json(set, root, obj, what, out, err);
+        s = mg__handle_from_json(set, root, obj, what, out, err);
     json_decref(obj);
     return s;
 }
@@ -250,24 +241,24 @@ mg_status mg_subject_new(const mg_policy_set *set, const char *json, size_t len,
 {
     if (!out || !set)
         return mg_error_set(err, MG_EINVAL, NULL, 0, 0, "NULL argument");
-    return attrs_new(set, ROOT_SUBJECT, json, len, "subject", (mg_attrs **)out, err);
+    return attrs_new(set, ROOT_SUBJECT, json, len, "subject", (mg_handle **)out, err);
 }
 
 void mg_subject_free(mg_subject *s)
 {
-    mg__attrs_free((mg_attrs *)s);
+    mg__handle_free((mg_handle *)s);
 }
 
 mg_status mg_context_new(const mg_policy_set *set, const char *json, size_t len, mg_context **out, mg_error *err)
 {
     if (!out || !set)
         return mg_error_set(err, MG_EINVAL, NULL, 0, 0, "NULL argument");
-    return attrs_new(set, ROOT_CONTEXT, json, len, "context", (mg_attrs **)out, err);
+    return attrs_new(set, ROOT_CONTEXT, json, len, "context", (mg_handle **)out, err);
 }
 
 void mg_context_free(mg_context *c)
 {
-    mg__attrs_free((mg_attrs *)c);
+    mg__handle_free((mg_handle *)c);
 }
 
 /* ==========================================================================
@@ -361,7 +352,7 @@ mg_status mg_decide_json(const mg_policy_set *set, const char *json, size_t len,
     if (s)
         return s;
     mg_request r = { .now_us = now_us };
-    mg_attrs *subj = NULL, *ctx = NULL;
+    mg_handle *subj = NULL, *ctx = NULL;
     int *cols = malloc(((size_t)set->prog->max_cols + 1) * sizeof *cols);
     if (!cols)
         s = mg_error_set(err, MG_ENOMEM, NULL, 0, 0, "out of memory");
@@ -369,14 +360,14 @@ mg_status mg_decide_json(const mg_policy_set *set, const char *json, size_t len,
         s = mg_error_set(err, MG_EREQUEST, NULL, 0, 0, "request must be a JSON object");
     if (s == MG_OK && (s = check_keys(req, err)) == MG_OK &&
         (s = resolve_target(set, req, &r, cols, err)) == MG_OK &&
-        (s = mg__attrs_from_json(set, ROOT_SUBJECT, json_object_get(req, "subject"), "subject", &subj, err)) == MG_OK &&
-        (s = mg__attrs_from_json(set, ROOT_CONTEXT, json_object_get(req, "context"), "context", &ctx, err)) == MG_OK) {
+        (s = mg__handle_from_json(set, ROOT_SUBJECT, json_object_get(req, "subject"), "subject", &subj, err)) == MG_OK &&
+        (s = mg__handle_from_json(set, ROOT_CONTEXT, json_object_get(req, "context"), "context", &ctx, err)) == MG_OK) {
         r.subject = (const mg_subject *)subj;
         r.context = (const mg_context *)ctx;
         s = mg_decide(set, &r, d, err);
     }
-    mg__attrs_free(subj);
-    mg__attrs_free(ctx);
+    mg__handle_free(subj);
+    mg__handle_free(ctx);
     free(cols);
     json_decref(req);
     return s;
