@@ -511,3 +511,52 @@ Test(handles, a_handle_keeps_the_set_a_reload_replaced_until_it_is_freed)
     cr_assert_eq(atomic_load(&c.live), 0, "%ld blocks leaked", atomic_load(&c.live));
     cr_assert_eq(atomic_load(&c.bytes), 0, "%ld bytes leaked", atomic_load(&c.bytes));
 }
+
+/* ==========================================================================
+ * Use after free, under AddressSanitizer
+ * ========================================================================== */
+
+#if defined(__SANITIZE_ADDRESS__)
+#define H_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define H_ASAN 1
+#endif
+#endif
+
+/* A freed handle stays in its set's chunk, where a later handle takes its
+ * place; deciding with it after mg_subject_free must still be reported by
+ * `make check` as a use after free, not decide as whichever subject got the
+ * slot. So freed slots, and the part of a chunk not yet handed out, are
+ * poisoned. */
+#ifdef H_ASAN
+#include <sanitizer/asan_interface.h>
+
+Test(handles, freed_and_unused_slots_are_poisoned_for_the_address_sanitizer)
+{
+    fixture f;
+    fixture_open(&f, 0);
+    mg_subject *a, *b, *c;
+    cr_assert_eq(subject_new(f.set, "a", 0, 1, &a), MG_OK);
+    cr_assert_eq(subject_new(f.set, "b", 1, 2, &b), MG_OK);
+    cr_assert_null(__asan_region_is_poisoned(a, 32));
+    cr_assert_null(__asan_region_is_poisoned(b, 32));
+    cr_assert_eq(__asan_region_is_poisoned((char *)b + 32, 32), (char *)b + 32, "the rest of the chunk");
+    mg_subject_free(a);
+    cr_assert_eq(__asan_region_is_poisoned(a, 32), (void *)a, "a freed handle");
+    cr_assert(__asan_address_is_poisoned((char *)a + 31));
+    assert_decides(&f, b, 2, "subject", 1);
+    cr_assert_eq(subject_new(f.set, "c", 2, 3, &c), MG_OK);
+    cr_assert_eq(c, a, "the freed slot is taken again");
+    cr_assert_null(__asan_region_is_poisoned(c, 32));
+    assert_decides(&f, c, 3, "subject", 2);
+    mg_subject_free(b);
+    mg_subject_free(c);
+    fixture_close(&f);
+}
+#else
+Test(handles, freed_and_unused_slots_are_poisoned_for_the_address_sanitizer)
+{
+    cr_skip_test("needs AddressSanitizer: make check");
+}
+#endif
