@@ -48,7 +48,7 @@ typedef struct mg_attrs {
     char *raw_id;           /* subject: the "id" attribute, for the audit log */
 } mg_attrs;
 
-/* A subject or context handle: what every decision reads, 32 bytes packed
+/* A subject or context handle: what every decision reads, in a 32-byte slot packed
  * with the set's other handles (handles.c), the rest behind attrs. */
 typedef struct mg_handle {
     /* The handle holds a reference on its set, so no other set can take its

@@ -38,12 +38,13 @@
 #endif
 
 #define CHUNK_BYTES 8192u
+#define SLOT 32u                /* bytes per handle: two to a cache line */
 
 typedef struct handle_chunk {
     struct handle_chunk *next;
 } handle_chunk;
 
-_Static_assert(sizeof(mg_handle) == 32, "a handle is half a cache line");
+_Static_assert(sizeof(mg_handle) <= SLOT, "a handle fits its slot");
 
 void mg__handle_pool_init(mg_handle_pool *pool)
 {
@@ -62,8 +63,8 @@ void mg__handle_pool_free(mg_policy_set *set)
     pthread_mutex_destroy(&pool->lock);
 }
 
-/* Handles start at the first 32-byte boundary after the chunk header, so
- * none straddles a cache line. */
+/* Slots start at the first SLOT boundary after the chunk header, so no
+ * handle straddles a cache line. */
 static bool add_chunk(mg_policy_set *set)
 {
     mg_handle_pool *pool = &set->handles;
@@ -72,7 +73,7 @@ static bool add_chunk(mg_policy_set *set)
         return false;
     c->next = pool->chunks;
     pool->chunks = c;
-    uintptr_t first = ((uintptr_t)(c + 1) + sizeof(mg_handle) - 1) & ~(uintptr_t)(sizeof(mg_handle) - 1);
+    uintptr_t first = ((uintptr_t)(c + 1) + SLOT - 1) & ~(uintptr_t)(SLOT - 1);
     pool->next = (char *)c + (first - (uintptr_t)c);
     pool->end = (char *)c + CHUNK_BYTES;
     POISON(pool->next, (size_t)(pool->end - pool->next));
@@ -88,11 +89,11 @@ static mg_handle *take(mg_policy_set *set)
         pool->free = h->next_free;
         return h;
     }
-    if ((pool->next == pool->end || (size_t)(pool->end - pool->next) < sizeof(mg_handle)) && !add_chunk(set))
+    if ((pool->next == pool->end || (size_t)(pool->end - pool->next) < SLOT) && !add_chunk(set))
         return NULL;
     mg_handle *h = (mg_handle *)pool->next;
     UNPOISON(h, sizeof *h);
-    pool->next += sizeof *h;
+    pool->next += SLOT;
     return h;
 }
 
