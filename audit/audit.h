@@ -96,6 +96,25 @@ mg_status audit_consistency_proof(audit_node_fn fn, void *ud, uint64_t size1,
                                   uint64_t size2, uint8_t proof[][AUDIT_HASH],
                                   size_t *len, mg_error *err);
 
+/* The roots of the ranges along the right edge of one tree size, kept by
+ * a handle that serves proofs: h[j] is MTH(D[lo:size]) for lo = size with
+ * its low j bits cleared, when bit j of valid is set. A zeroed edge holds
+ * nothing; an edge passed for another size is reset. */
+typedef struct audit_edge {
+    uint64_t size;
+    uint64_t valid;
+    uint8_t h[64][AUDIT_HASH];
+} audit_edge;
+
+/* The same proofs, keeping and reusing right-edge roots in edge. */
+mg_status audit_inclusion_proof_edge(audit_node_fn fn, void *ud, audit_edge *edge,
+                                     uint64_t index, uint64_t size,
+                                     uint8_t proof[][AUDIT_HASH], size_t *len, mg_error *err);
+mg_status audit_consistency_proof_edge(audit_node_fn fn, void *ud, audit_edge *edge,
+                                       uint64_t size1, uint64_t size2,
+                                       uint8_t proof[][AUDIT_HASH], size_t *len,
+                                       mg_error *err);
+
 /* RFC 9162 2.1.3.2. False for any malformed input: index >= size, a leaf
  * hash, root or element not 32 bytes, a proof of the wrong length. */
 AUDIT_WUR bool audit_verify_inclusion(uint64_t index, uint64_t size,
@@ -299,6 +318,8 @@ typedef struct audit_rec {
 /* Pointer to field i of a record. */
 char *audit_rec_field(audit_rec *r, int i);
 
+typedef struct audit_pcache audit_pcache;
+
 typedef struct audit_db {
     sqlite3 *db;
     char *path;
@@ -311,6 +332,7 @@ typedef struct audit_db {
     size_t n_signers;
     bool read_only;
     audit_hashpool *pool;       /* leaf hashing of appends; not owned */
+    audit_pcache *pc;           /* proof caches (api.c), owned; may be NULL */
     sqlite3_stmt *st[11];       /* prepared statements, see log.c */
 } audit_db;
 
@@ -325,6 +347,10 @@ void audit_db_close(audit_db *d);
 /* Node source over the nodes table (ud is the audit_db). */
 mg_status audit_db_node(void *ud, unsigned level, uint64_t index,
                         uint8_t out[AUDIT_HASH], mg_error *err);
+
+/* Frees the proof caches of a connection and their statements (NULL is
+ * allowed); audit_db_close calls it. */
+void audit_pcache_free(audit_pcache *pc);
 
 /* A read transaction around several lookups (proofs). */
 mg_status audit_db_read_begin(audit_db *d, mg_error *err);
