@@ -427,7 +427,7 @@ static size_t b64_len(size_t n)
 static void jo_b64(jout *o, const uint8_t *p, size_t n)
 {
     o->p[o->n++] = '"';
-    audit_b64_encode(p, n, o->p + o->n, b64_len(n));
+    audit_b64_encode_public(p, n, o->p + o->n, b64_len(n));
     o->n += b64_len(n) - 1;
     o->p[o->n++] = '"';
 }

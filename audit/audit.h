@@ -125,6 +125,25 @@ mg_status audit_consistency_proof_edge(audit_node_fn fn, void *ud, audit_edge *e
 AUDIT_WUR bool audit_verify_inclusion(uint64_t index, uint64_t size,
                                       audit_span leaf, const audit_span *proof,
                                       size_t len, audit_span root);
+/* Node hashes remembered by a proof checker: the upper levels of a tree
+ * are on the paths of many leaves. A slot is used only for the same
+ * position made of the same two children, so what it gives is exactly
+ * the hash it stands for. */
+#define AUDIT_MEMO_SLOTS 4096
+typedef struct audit_memo_slot {
+    bool used;
+    uint64_t key;
+    uint8_t l[AUDIT_HASH], r[AUDIT_HASH], h[AUDIT_HASH];
+} audit_memo_slot;
+typedef struct audit_memo {
+    audit_memo_slot slot[AUDIT_MEMO_SLOTS];
+} audit_memo;
+
+/* audit_verify_inclusion with a memo (NULL: none); the same result. */
+AUDIT_WUR bool audit_verify_inclusion_memo(uint64_t index, uint64_t size, audit_span leaf,
+                                           const audit_span *proof, size_t len,
+                                           audit_span root, audit_memo *memo);
+
 /* RFC 9162 2.1.4.2. size1 == 0 is refused (nothing to prove); equal sizes
  * need an empty proof and equal roots. */
 AUDIT_WUR bool audit_verify_consistency(uint64_t size1, uint64_t size2,
@@ -236,6 +255,13 @@ bool audit_valid_key_name(const char *s, size_t n);
 bool audit_b64_decode(const char *s, size_t n, uint8_t *out, size_t cap,
                       size_t *len);
 void audit_b64_encode(const uint8_t *in, size_t n, char *out, size_t cap);
+/* The same codec for public bytes (proofs: hashes and entries), through a
+ * table: libsodium's runs in constant time, as key material needs, and
+ * cost a proof and its check some 200,000 instructions at 10,000,000
+ * entries. Same alphabet, padding, strictness and results. */
+bool audit_b64_decode_public(const char *s, size_t n, uint8_t *out, size_t cap,
+                             size_t *len);
+void audit_b64_encode_public(const uint8_t *in, size_t n, char *out, size_t cap);
 void audit_hex_encode(const uint8_t *in, size_t n, char *out);
 
 /* ======================================================================

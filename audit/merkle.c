@@ -265,30 +265,73 @@ static bool is_hash(audit_span s)
     return s.p != NULL && s.n == AUDIT_HASH;
 }
 
-bool audit_verify_inclusion(uint64_t index, uint64_t size, audit_span leaf,
-                            const audit_span *proof, size_t len, audit_span root)
+/* node(l, r), or the node remembered at key when it was made of the same
+ * l and r: the same hash without hashing. */
+static void memo_node(audit_memo *m, uint64_t key, const uint8_t l[AUDIT_HASH],
+                      const uint8_t r[AUDIT_HASH], uint8_t out[AUDIT_HASH])
+{
+    if (!m) {
+        audit_node_hash(l, r, out);
+        return;
+    }
+    audit_memo_slot *sl = &m->slot[(key * 0x9e3779b97f4a7c15u) >> 52 & (AUDIT_MEMO_SLOTS - 1)];
+    if (sl->used && sl->key == key && memcmp(sl->l, l, AUDIT_HASH) == 0 &&
+        memcmp(sl->r, r, AUDIT_HASH) == 0) {
+        memcpy(out, sl->h, AUDIT_HASH);
+        return;
+    }
+    uint8_t h[AUDIT_HASH];
+    audit_node_hash(l, r, h);
+    sl->used = true;
+    sl->key = key;
+    memcpy(sl->l, l, AUDIT_HASH);
+    memcpy(sl->r, r, AUDIT_HASH);
+    memcpy(sl->h, h, AUDIT_HASH);
+    memcpy(out, h, AUDIT_HASH);
+}
+
+bool audit_verify_inclusion_memo(uint64_t index, uint64_t size, audit_span leaf,
+                                 const audit_span *proof, size_t len, audit_span root,
+                                 audit_memo *memo)
 {
     if (index >= size || !is_hash(leaf) || !is_hash(root))
         return false;
     uint64_t fn = index, sn = size - 1;
+    unsigned level = 0;
     uint8_t r[AUDIT_HASH];
     memcpy(r, leaf.p, AUDIT_HASH);
     for (size_t i = 0; i < len; i++) {
         if (sn == 0 || !is_hash(proof[i]))
             return false;
-        if ((fn & 1) || fn == sn) {
-            audit_node_hash(proof[i].p, r, r);
-            while (!(fn & 1) && fn != 0) {
-                fn >>= 1;
-                sn >>= 1;
-            }
-        } else {
-            audit_node_hash(r, proof[i].p, r);
+        /* The element is the left sibling when fn is a right child, or
+         * the last node of its level, which rises until it is one; the
+         * shifts only say where the new node sits, so they come first. */
+        bool left = (fn & 1) || fn == sn;
+        while (left && !(fn & 1) && fn != 0) {
+            fn >>= 1;
+            sn >>= 1;
+            level++;
         }
         fn >>= 1;
         sn >>= 1;
+        level++;
+        /* Only the upper levels are remembered: a node there lies on the
+         * paths of many leaves, and the memo holds few slots. */
+        audit_memo *m = memo && level < 64 && (size - 1) >> level < AUDIT_MEMO_SLOTS / 2
+                            ? memo : NULL;
+        uint64_t key = fn << 6 | level;
+        if (left)
+            memo_node(m, key, proof[i].p, r, r);
+        else
+            memo_node(m, key, r, proof[i].p, r);
     }
     return sn == 0 && sodium_memcmp(r, root.p, AUDIT_HASH) == 0;
+}
+
+bool audit_verify_inclusion(uint64_t index, uint64_t size, audit_span leaf,
+                            const audit_span *proof, size_t len, audit_span root)
+{
+    return audit_verify_inclusion_memo(index, size, leaf, proof, len, root, NULL);
 }
 
 static bool same_bytes(audit_span a, audit_span b)

@@ -763,7 +763,8 @@ typedef struct pfields {
 static bool phash(pstr v, uint8_t out[AUDIT_HASH])
 {
     size_t len;
-    return v.s && audit_b64_decode(v.s, v.n, out, AUDIT_HASH, &len) && len == AUDIT_HASH;
+    return v.s && audit_b64_decode_public(v.s, v.n, out, AUDIT_HASH, &len) &&
+           len == AUDIT_HASH;
 }
 
 static bool pproof_read(const pfields *f, uint8_t h[][AUDIT_HASH], audit_span *sp, size_t *n)
@@ -790,6 +791,8 @@ struct mg_audit_checker {
     size_t note_len[CHECKER_CACHE];
     audit_checkpoint cp[CHECKER_CACHE];
     unsigned next;              /* slot replaced next */
+    unsigned paths;             /* inclusion paths checked */
+    audit_memo *memo;           /* from the second path on; may be NULL */
 };
 
 static mg_status checker_open_note(mg_audit_checker *c, const char *note, size_t len,
@@ -851,7 +854,7 @@ static mg_status check_inclusion(const pfields *f, mg_audit_checker *c, mg_error
     audit_entry dec;
     /* The leaf must be a canonical entry naming this very position: an
      * interior node or another entry presented as this leaf fails here. */
-    if (!audit_b64_decode(f->entry.s, f->entry.n, entry, f->entry.n + 1, &elen) ||
+    if (!audit_b64_decode_public(f->entry.s, f->entry.n, entry, f->entry.n + 1, &elen) ||
         !audit_entry_decode(entry, elen, &dec) || dec.seq != idx) {
         free(entry);
         return mg_error_set(err, MG_EINTEGRITY, NULL, 0, 0,
@@ -860,8 +863,12 @@ static mg_status check_inclusion(const pfields *f, mg_audit_checker *c, mg_error
     }
     audit_leaf_hash(entry, elen, leaf);
     free(entry);
-    if (!audit_verify_inclusion(idx, size, (audit_span){ leaf, AUDIT_HASH }, sp, n,
-                                (audit_span){ root, AUDIT_HASH }))
+    /* A checker that checks more than one path remembers the upper nodes
+     * it hashed; without memory it simply hashes them all. */
+    if (c->paths++ == 1)
+        c->memo = calloc(1, sizeof *c->memo);
+    if (!audit_verify_inclusion_memo(idx, size, (audit_span){ leaf, AUDIT_HASH }, sp, n,
+                                     (audit_span){ root, AUDIT_HASH }, c->memo))
         return mg_error_set(err, MG_EINTEGRITY, NULL, 0, 0,
                             "proof: entry %llu is not included in the tree of size %llu",
                             (unsigned long long)idx, (unsigned long long)size);
@@ -1138,6 +1145,7 @@ void mg_audit_checker_close(mg_audit_checker *c)
         return;
     for (unsigned i = 0; i < CHECKER_CACHE; i++)
         free(c->note[i]);
+    free(c->memo);
     free(c->keys);
     free(c);
 }

@@ -276,3 +276,134 @@ Test(proof, direct_reader_agrees_with_jansson)
     mg_audit_close(log);
     fx_fini(&f);
 }
+
+/* The table codec against libsodium's: every string of up to 5 characters
+ * that matter (values with low bits set or not, padding, non-base64), with
+ * room for 0 to 4 bytes, and random bytes both ways. */
+Test(proof, public_base64_is_libsodium_base64)
+{
+    static const char abc[] = "ABQgw/+=- ";
+    char s[8];
+    for (size_t len = 0; len <= 5; len++) {
+        size_t total = 1;
+        for (size_t i = 0; i < len; i++)
+            total *= sizeof abc - 1;
+        for (size_t k = 0; k < total; k++) {
+            size_t x = k;
+            for (size_t i = 0; i < len; i++, x /= sizeof abc - 1)
+                s[i] = abc[x % (sizeof abc - 1)];
+            for (size_t cap = 0; cap <= 4; cap++) {
+                uint8_t a[8] = { 0 }, b[8] = { 0 };
+                size_t la = 99, lb = 99;
+                bool ra = audit_b64_decode(s, len, a, cap, &la);
+                bool rb = audit_b64_decode_public(s, len, b, cap, &lb);
+                cr_assert_eq(ra, rb, "\"%.*s\" cap %zu", (int)len, s, cap);
+                if (ra) {
+                    cr_assert_eq(la, lb);
+                    cr_assert_eq(memcmp(a, b, la), 0);
+                }
+            }
+        }
+    }
+    uint8_t in[100], back[100];
+    char e1[160], e2[160];
+    srand(5);
+    for (int t = 0; t < 2000; t++) {
+        size_t n = (size_t)rand() % sizeof in, got;
+        for (size_t i = 0; i < n; i++)
+            in[i] = (uint8_t)rand();
+        audit_b64_encode(in, n, e1, sizeof e1);
+        audit_b64_encode_public(in, n, e2, sizeof e2);
+        cr_assert_str_eq(e1, e2);
+        cr_assert(audit_b64_decode_public(e2, strlen(e2), back, n, &got));
+        cr_assert_eq(got, n);
+        cr_assert_eq(memcmp(back, in, n), 0);
+        if (n)
+            cr_assert_not(audit_b64_decode_public(e2, strlen(e2), back, n - 1, &got));
+    }
+}
+
+/* The checker's memo of upper nodes gives what hashing gives: the published
+ * inclusion probes (the bad ones too) with a memo filled by the good ones,
+ * and every path of trees of 1 to 40 leaves, each also with one element
+ * changed, dropped or added, or moved to another index or size. */
+static bool verify_both(uint64_t idx, uint64_t size, audit_span leaf, const audit_span *sp,
+                        size_t n, audit_span root, audit_memo *m)
+{
+    bool a = audit_verify_inclusion(idx, size, leaf, sp, n, root);
+    bool b = audit_verify_inclusion_memo(idx, size, leaf, sp, n, root, m);
+    cr_assert_eq(a, b, "index %llu size %llu len %zu", (unsigned long long)idx,
+                 (unsigned long long)size, n);
+    return a;
+}
+
+Test(proof, memo_gives_what_hashing_gives)
+{
+    audit_memo *m = calloc(1, sizeof *m);
+    cr_assert_not_null(m);
+    json_t *v = load_vectors("inclusion.json");
+    size_t i, bad = 0;
+    json_t *c;
+    for (int pass = 0; pass < 2; pass++)
+        json_array_foreach(json_object_get(v, "cases"), i, c) {
+            bool want_err = json_is_true(json_object_get(c, "wantErr"));
+            if (pass == 0 && want_err)
+                continue;
+            json_t *arr = json_object_get(c, "proof");
+            blob el[AUDIT_MAX_PROOF];
+            audit_span sp[AUDIT_MAX_PROOF];
+            size_t n = json_is_array(arr) ? json_array_size(arr) : 0;
+            cr_assert_leq(n, AUDIT_MAX_PROOF);
+            for (size_t k = 0; k < n; k++) {
+                el[k] = b64(json_string_value(json_array_get(arr, k)));
+                sp[k] = span_of(el[k]);
+            }
+            blob root = b64(json_string_value(json_object_get(c, "root")));
+            blob leaf = b64(json_string_value(json_object_get(c, "leafHash")));
+            bool got = verify_both(json_u64(json_object_get(c, "leafIdx")),
+                                   json_u64(json_object_get(c, "treeSize")), span_of(leaf),
+                                   sp, n, span_of(root), m);
+            cr_assert_eq(got, !want_err, "%s", json_string_value(json_object_get(c, "file")));
+            bad += pass == 1 && want_err;
+            for (size_t k = 0; k < n; k++)
+                blob_free(&el[k]);
+            blob_free(&root);
+            blob_free(&leaf);
+        }
+    cr_assert_gt(bad, 80);
+    json_decref(v);
+
+    uint8_t leaves[40][AUDIT_HASH];
+    for (int k = 0; k < 40; k++)
+        audit_leaf_hash(&k, sizeof k, leaves[k]);
+    mem_tree t = { leaves, 0 };
+    for (uint64_t size = 1; size <= 40; size++) {
+        t.size = size;
+        uint8_t root[AUDIT_HASH], proof[AUDIT_MAX_PROOF + 1][AUDIT_HASH];
+        cr_assert_eq(audit_tree_root(mem_node, &t, size, root, NULL), MG_OK);
+        audit_span r = { root, AUDIT_HASH };
+        for (uint64_t idx = 0; idx < size; idx++) {
+            size_t n;
+            cr_assert_eq(audit_inclusion_proof(mem_node, &t, idx, size, proof, &n, NULL), MG_OK);
+            audit_span sp[AUDIT_MAX_PROOF + 1], lf = { leaves[idx], AUDIT_HASH };
+            for (size_t k = 0; k <= n; k++)
+                sp[k] = (audit_span){ proof[k], AUDIT_HASH };
+            memcpy(proof[n], root, AUDIT_HASH);
+            cr_assert(verify_both(idx, size, lf, sp, n, r, m));
+            verify_both(idx, size, lf, sp, n + 1, r, m);
+            if (n)
+                verify_both(idx, size, lf, sp, n - 1, r, m);
+            verify_both(idx + 1, size, lf, sp, n, r, m);
+            verify_both(idx, size + 1, lf, sp, n, r, m);
+            if (idx)
+                verify_both(idx - 1, size, lf, sp, n, r, m);
+            for (size_t k = 0; k < n; k++) {
+                proof[k][k % AUDIT_HASH] ^= 1;
+                cr_assert_not(verify_both(idx, size, lf, sp, n, r, m));
+                proof[k][k % AUDIT_HASH] ^= 1;
+            }
+            cr_assert(verify_both(idx, size, lf, sp, n, r, m));
+        }
+    }
+    free(m);
+}
