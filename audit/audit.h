@@ -25,11 +25,6 @@
 #define AUDIT_WUR __attribute__((warn_unused_result))
 #else
 #define AUDIT_WUR
-/* mg_audit_checker_check, with (fast) or without the direct reading of
- * the compact form that mg_audit_prove writes: the tests compare both. */
-mg_status audit_check_proof_with(mg_audit_checker *c, const char *json, size_t len,
-                                 bool fast, mg_error *err);
-
 /* A private key file: refused if group or others may read it. */
 mg_status audit_skey_load(const char *path, audit_skey *out, mg_error *err);
 
