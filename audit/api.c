@@ -12,10 +12,10 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include <jansson.h>
 #include <sodium.h>
 #include "audit/audit.h"
 #include "stdlib/error.h"
+#include "stdlib/stdlib.h"
 
 #define B64_HASH sodium_base64_ENCODED_LEN(AUDIT_HASH, sodium_base64_VARIANT_ORIGINAL)
 
@@ -225,37 +225,274 @@ mg_status mg_audit_forget_subject(mg_audit_log *log, const char *subject, mg_err
 }
 
 /* ======================================================================
- * Proofs
+ * Proof caches
  * ====================================================================== */
 
-static json_t *b64_json(const uint8_t *p, size_t n)
+/* Where the nodes of a proof's path come from. Levels 3 and up are read
+ * from SQLite until proofs have missed a level often enough; then the
+ * whole level is read into memory, up to PC_BUDGET bytes for all levels.
+ * A level of n nodes spans about n/400 pages and n/128 pages of memory;
+ * waiting for n/2048 misses (each a random page read, or 7 node hashes at
+ * level 3) before reading it keeps a handle that proves a few times (the
+ * CLI proves once) from reading the large levels, and bets that a handle
+ * which has proved that often serves proofs: at 10,000,000 entries every
+ * level is held after about 600 proofs; reading them costs some 0.3 s
+ * once, repaid after about 5,000 proofs. Below the levels
+ * held, the path is hashed from the leaves of the proved entry's block,
+ * which sit on the entry's own page or the next: 8 leaves (levels 0 to 2)
+ * once level 3 is held, 16 before. At 10,000,000 entries levels 3 and up
+ * take 80 MiB. The stored node of a complete subtree never changes, so
+ * nothing held is invalidated when the log grows; a level is extended
+ * when proofs need newer nodes. */
+#define PC_HELD_FROM 3
+#define PC_BLOCK 16
+#define PC_BUDGET ((uint64_t)128 << 20)
+#define PC_MIN_MISSES 8
+#define PC_MISS_SHIFT 11
+
+typedef struct pc_level {
+    uint8_t (*h)[AUDIT_HASH];   /* nodes 0..n-1 of the level */
+    uint64_t n, cap;
+    uint64_t misses;            /* lookups past n since the last read */
+} pc_level;
+
+struct audit_pcache {
+    sqlite3_stmt *leaves;       /* seq, leaf of a block */
+    sqlite3_stmt *level;        /* idx, hash of a run of one level */
+    uint64_t bytes;             /* held by all levels */
+    pc_level lv[64];
+    audit_edge edge[2];         /* right edges of the last two sizes */
+    unsigned edge_next;
+};
+
+void audit_pcache_free(audit_pcache *pc)
 {
-    size_t cap = sodium_base64_ENCODED_LEN(n, sodium_base64_VARIANT_ORIGINAL);
-    char *b = malloc(cap);
-    if (!b)
+    if (!pc)
+        return;
+    sqlite3_finalize(pc->leaves);
+    sqlite3_finalize(pc->level);
+    for (int l = 0; l < 64; l++)
+        free(pc->lv[l].h);
+    free(pc);
+}
+
+/* The connection's caches, made on its first proof. NULL when they cannot
+ * be made: proofs then read everything from SQLite, as correct and slower. */
+static audit_pcache *pcache(audit_db *d)
+{
+    if (d->pc)
+        return d->pc;
+    audit_pcache *pc = calloc(1, sizeof *pc);
+    if (!pc)
         return NULL;
-    audit_b64_encode(p, n, b, cap);
-    json_t *j = json_string(b);
-    free(b);
-    return j;
+    if (sqlite3_prepare_v3(d->db, "SELECT seq, leaf FROM entries WHERE seq >= ?1 AND seq < ?2"
+                           " ORDER BY seq", -1, SQLITE_PREPARE_PERSISTENT, &pc->leaves,
+                           NULL) != SQLITE_OK ||
+        sqlite3_prepare_v3(d->db, "SELECT idx, hash FROM nodes WHERE level = ?1 AND idx >= ?2"
+                           " AND idx < ?3 ORDER BY idx", -1, SQLITE_PREPARE_PERSISTENT,
+                           &pc->level, NULL) != SQLITE_OK) {
+        audit_pcache_free(pc);
+        return NULL;
+    }
+    return d->pc = pc;
 }
 
-static json_t *proof_json(uint8_t (*proof)[AUDIT_HASH], size_t n)
+static audit_edge *pc_edge(audit_pcache *pc, uint64_t size)
 {
-    json_t *a = json_array();
-    for (size_t i = 0; a && i < n; i++)
-        if (json_array_append_new(a, b64_json(proof[i], AUDIT_HASH)) != 0) {
-            json_decref(a);
-            return NULL;
+    if (!pc)
+        return NULL;
+    for (int i = 0; i < 2; i++)
+        if (pc->edge[i].size == size)
+            return &pc->edge[i];
+    audit_edge *e = &pc->edge[pc->edge_next++ & 1];
+    e->size = 0;
+    e->valid = 0;
+    return e;
+}
+
+/* Reads nodes n.. want-1 of a level into memory, as far as they are stored
+ * without a gap; whatever stops it, the lookups past it go to SQLite and
+ * report what is wrong there. */
+static void pc_read_level(audit_pcache *pc, unsigned level, uint64_t want)
+{
+    pc_level *L = &pc->lv[level];
+    L->misses = 0;
+    if (want > L->cap) {
+        /* Room for a quarter more: the log grows under a serving handle. */
+        uint64_t cap = want + want / 4;
+        if (pc->bytes + (cap - L->cap) * AUDIT_HASH > PC_BUDGET)
+            cap = want;
+        if (pc->bytes + (cap - L->cap) * AUDIT_HASH > PC_BUDGET)
+            return;
+        uint8_t (*h)[AUDIT_HASH] = realloc(L->h, cap * AUDIT_HASH);
+        if (!h)
+            return;
+        pc->bytes += (cap - L->cap) * AUDIT_HASH;
+        L->h = h;
+        L->cap = cap;
+    }
+    sqlite3_stmt *st = pc->level;
+    sqlite3_bind_int(st, 1, (int)level);
+    sqlite3_bind_int64(st, 2, (sqlite3_int64)L->n);
+    sqlite3_bind_int64(st, 3, (sqlite3_int64)want);
+    while (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_int64(st, 0) == (int64_t)L->n &&
+           sqlite3_column_bytes(st, 1) == AUDIT_HASH)
+        memcpy(L->h[L->n++], sqlite3_column_blob(st, 1), AUDIT_HASH);
+    sqlite3_reset(st);
+}
+
+/* The node source of one proof: the block's leaves, the levels held in
+ * memory, then SQLite (audit_db_node). */
+typedef struct psrc {
+    audit_db *d;
+    audit_pcache *pc;           /* may be NULL */
+    uint64_t size;              /* the proof's tree size */
+    uint64_t blo, bhi;          /* leaf[] holds the leaves blo..bhi-1 */
+    uint8_t leaf[PC_BLOCK][AUDIT_HASH];
+} psrc;
+
+/* Reads the leaves of the block around seq, as far as they are stored
+ * without a gap and 32 bytes long. */
+static void psrc_block(psrc *p, uint64_t seq)
+{
+    uint64_t want = p->size >> PC_HELD_FROM;
+    uint64_t span = p->pc && p->pc->lv[PC_HELD_FROM].n >= want ? (uint64_t)1 << PC_HELD_FROM
+                                                                : PC_BLOCK;
+    p->blo = p->bhi = seq & ~(span - 1);
+    if (!p->pc)
+        return;
+    uint64_t hi = p->blo + span < p->size ? p->blo + span : p->size;
+    sqlite3_stmt *st = p->pc->leaves;
+    sqlite3_bind_int64(st, 1, (sqlite3_int64)p->blo);
+    sqlite3_bind_int64(st, 2, (sqlite3_int64)hi);
+    while (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_int64(st, 0) == (int64_t)p->bhi &&
+           sqlite3_column_bytes(st, 1) == AUDIT_HASH) {
+        memcpy(p->leaf[p->bhi - p->blo], sqlite3_column_blob(st, 1), AUDIT_HASH);
+        p->bhi++;
+    }
+    sqlite3_reset(st);
+}
+
+static mg_status psrc_node(void *ud, unsigned level, uint64_t index, uint8_t out[AUDIT_HASH],
+                           mg_error *err)
+{
+    psrc *p = ud;
+    pc_level *L = p->pc && level >= PC_HELD_FROM ? &p->pc->lv[level] : NULL;
+    if (L && index >= L->n) {
+        uint64_t want = p->size >> level, need = (want - L->n) >> PC_MISS_SHIFT;
+        if (index < want && ++L->misses >= (need > PC_MIN_MISSES ? need : PC_MIN_MISSES))
+            pc_read_level(p->pc, level, want);
+    }
+    if (L && index < L->n) {
+        memcpy(out, L->h[index], AUDIT_HASH);
+        return MG_OK;
+    }
+    uint64_t lo = index << level, m = (uint64_t)1 << level;
+    if (m <= PC_BLOCK && lo >= p->blo && lo + m <= p->bhi) {
+        uint8_t t[PC_BLOCK][AUDIT_HASH];
+        memcpy(t, p->leaf[lo - p->blo], m * AUDIT_HASH);
+        for (; m > 1; m /= 2)
+            for (uint64_t i = 0; i < m / 2; i++)
+                audit_node_hash(t[2 * i], t[2 * i + 1], t[i]);
+        memcpy(out, t[0], AUDIT_HASH);
+        return MG_OK;
+    }
+    return audit_db_node(p->d, level, index, out, err);
+}
+
+/* ======================================================================
+ * Proofs as JSON
+ * ====================================================================== */
+
+/* The proof texts are written directly, byte for byte what jansson's
+ * json_dumps(JSON_COMPACT | JSON_PRESERVE_ORDER) wrote for them before:
+ * building a tree of JSON values cost more than the rest of a proof. */
+typedef struct jout {
+    char *p;
+    size_t n;
+} jout;
+
+static void jo_lit(jout *o, const char *s)
+{
+    size_t l = strlen(s);
+    memcpy(o->p + o->n, s, l);
+    o->n += l;
+}
+
+static void jo_u64(jout *o, uint64_t v)
+{
+    o->n += (size_t)sprintf(o->p + o->n, "%llu", (unsigned long long)v);
+}
+
+static size_t b64_len(size_t n)
+{
+    return sodium_base64_ENCODED_LEN(n, sodium_base64_VARIANT_ORIGINAL);
+}
+
+static void jo_b64(jout *o, const uint8_t *p, size_t n)
+{
+    o->p[o->n++] = '"';
+    audit_b64_encode_public(p, n, o->p + o->n, b64_len(n));
+    o->n += b64_len(n) - 1;
+    o->p[o->n++] = '"';
+}
+
+/* A JSON string of valid UTF-8, escaped as jansson escapes: '"', '\\' and
+ * control characters (as \b \f \n \r \t or \u00XX), everything else as is. */
+static void jo_str(jout *o, const char *s)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    o->p[o->n++] = '"';
+    for (const unsigned char *c = (const unsigned char *)s; *c; c++) {
+        char e = *c == '"' ? '"' : *c == '\\' ? '\\' : *c == '\b' ? 'b' : *c == '\f' ? 'f' :
+                 *c == '\n' ? 'n' : *c == '\r' ? 'r' : *c == '\t' ? 't' : 0;
+        if (e) {
+            o->p[o->n++] = '\\';
+            o->p[o->n++] = e;
+        } else if (*c < 0x20) {
+            memcpy(o->p + o->n, "\\u00", 4);
+            o->p[o->n + 4] = hex[*c >> 4];
+            o->p[o->n + 5] = hex[*c & 15];
+            o->n += 6;
+        } else {
+            o->p[o->n++] = (char)*c;
         }
-    return a;
+    }
+    o->p[o->n++] = '"';
 }
 
-static mg_status dump(json_t *o, char **out, mg_error *err)
+static void jo_proof(jout *o, uint8_t (*proof)[AUDIT_HASH], size_t n)
 {
-    *out = o ? json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
-    json_decref(o);
-    return *out ? MG_OK : mg_error_set(err, MG_ENOMEM, NULL, 0, 0, "out of memory");
+    o->p[o->n++] = '[';
+    for (size_t i = 0; i < n; i++) {
+        if (i)
+            o->p[o->n++] = ',';
+        jo_b64(o, proof[i], AUDIT_HASH);
+    }
+    o->p[o->n++] = ']';
+}
+
+/* Room for the fixed text, the numbers and the proof, with every byte of
+ * the strings escaped at most 6 to 1. */
+static char *jo_alloc(jout *o, size_t strings, size_t blobs, size_t n)
+{
+    o->n = 0;
+    o->p = malloc(256 + 6 * strings + b64_len(blobs) + 3 * (b64_len(AUDIT_HASH) + 2) +
+                  n * (b64_len(AUDIT_HASH) + 2));
+    return o->p;
+}
+
+/* The strings of a proof come from the database: a text that is not UTF-8
+ * cannot be put in JSON. size 0: the log's origin, else a checkpoint. */
+static mg_status check_text(audit_db *d, const char *s, uint64_t size, mg_error *err)
+{
+    if (sl_utf8_valid(s, strlen(s)))
+        return MG_OK;
+    if (size == 0)
+        return mg_error_set(err, MG_EINTEGRITY, d->path, 0, 0, "the log's origin is not UTF-8");
+    return mg_error_set(err, MG_EINTEGRITY, d->path, 0, 0,
+                        "the checkpoint of tree size %llu is not UTF-8",
+                        (unsigned long long)size);
 }
 
 static mg_status prove_locked(audit_db *d, uint64_t seq, uint64_t size, char **out,
@@ -265,6 +502,7 @@ static mg_status prove_locked(audit_db *d, uint64_t seq, uint64_t size, char **o
     uint8_t *entry = NULL, root[AUDIT_HASH], leaf[AUDIT_HASH];
     uint8_t proof[AUDIT_MAX_PROOF][AUDIT_HASH];
     size_t elen = 0, n = 0;
+    psrc src = { .d = d, .pc = pcache(d) };
     /* The root is the one stored with the checkpoint: the checker compares
      * it with the signed note, so it need not be recomputed here. */
     mg_status s = audit_db_read_checkpoint(d, size, &size, root, &note, err);
@@ -274,17 +512,40 @@ static mg_status prove_locked(audit_db *d, uint64_t seq, uint64_t size, char **o
                          (unsigned long long)seq, (unsigned long long)size);
     if (s == MG_OK)
         s = audit_db_entry(d, seq, &entry, &elen, err);
+    if (s == MG_OK) {
+        src.size = size;
+        psrc_block(&src, seq);
+        s = audit_inclusion_proof_edge(psrc_node, &src, pc_edge(src.pc, size), seq, size,
+                                       proof, &n, err);
+    }
     if (s == MG_OK)
-        s = audit_inclusion_proof(audit_db_node, d, seq, size, proof, &n, err);
+        s = check_text(d, d->origin, 0, err);
+    if (s == MG_OK)
+        s = check_text(d, note, size, err);
+    jout o;
+    if (s == MG_OK && !jo_alloc(&o, strlen(d->origin) + strlen(note), elen, n))
+        s = mg_error_set(err, MG_ENOMEM, NULL, 0, 0, "out of memory");
     if (s == MG_OK) {
         audit_leaf_hash(entry, elen, leaf);
-        json_t *o = json_pack("{s:s, s:s, s:I, s:I, s:o, s:o, s:o, s:o, s:s}",
-                              "type", "inclusion", "origin", d->origin,
-                              "tree_size", (json_int_t)size, "leaf_index", (json_int_t)seq,
-                              "entry", b64_json(entry, elen), "leaf_hash", b64_json(leaf, 32),
-                              "root_hash", b64_json(root, 32), "proof", proof_json(proof, n),
-                              "checkpoint", note);
-        s = dump(o, out, err);
+        jo_lit(&o, "{\"type\":\"inclusion\",\"origin\":");
+        jo_str(&o, d->origin);
+        jo_lit(&o, ",\"tree_size\":");
+        jo_u64(&o, size);
+        jo_lit(&o, ",\"leaf_index\":");
+        jo_u64(&o, seq);
+        jo_lit(&o, ",\"entry\":");
+        jo_b64(&o, entry, elen);
+        jo_lit(&o, ",\"leaf_hash\":");
+        jo_b64(&o, leaf, AUDIT_HASH);
+        jo_lit(&o, ",\"root_hash\":");
+        jo_b64(&o, root, AUDIT_HASH);
+        jo_lit(&o, ",\"proof\":");
+        jo_proof(&o, proof, n);
+        jo_lit(&o, ",\"checkpoint\":");
+        jo_str(&o, note);
+        jo_lit(&o, "}");
+        o.p[o.n] = '\0';
+        *out = o.p;
     }
     free(note);
     free(entry);
@@ -311,22 +572,47 @@ static mg_status consistency_locked(audit_db *d, uint64_t s1, uint64_t s2, char 
     char *n1 = NULL, *n2 = NULL;
     uint8_t r1[AUDIT_HASH], r2[AUDIT_HASH], proof[AUDIT_MAX_PROOF][AUDIT_HASH];
     size_t n = 0;
+    psrc src = { .d = d, .pc = pcache(d) };
     mg_status s = audit_db_read_checkpoint(d, s2, &s2, r2, &n2, err);
     if (s == MG_OK)
         s = audit_db_read_checkpoint(d, s1, &s1, r1, &n1, err);
     if (s == MG_OK && s1 > s2)
         s = mg_error_set(err, MG_EINVAL, NULL, 0, 0, "size1 %llu is above size2 %llu",
                          (unsigned long long)s1, (unsigned long long)s2);
-    if (s == MG_OK && s1 < s2)
-        s = audit_consistency_proof(audit_db_node, d, s1, s2, proof, &n, err);
+    if (s == MG_OK && s1 < s2) {
+        src.size = s2;
+        s = audit_consistency_proof_edge(psrc_node, &src, pc_edge(src.pc, s2), s1, s2, proof,
+                                         &n, err);
+    }
+    if (s == MG_OK)
+        s = check_text(d, d->origin, 0, err);
+    if (s == MG_OK)
+        s = check_text(d, n1, s1, err);
+    if (s == MG_OK)
+        s = check_text(d, n2, s2, err);
+    jout o;
+    if (s == MG_OK && !jo_alloc(&o, strlen(d->origin) + strlen(n1) + strlen(n2), 0, n))
+        s = mg_error_set(err, MG_ENOMEM, NULL, 0, 0, "out of memory");
     if (s == MG_OK) {
-        json_t *o = json_pack("{s:s, s:s, s:I, s:I, s:o, s:o, s:o, s:s, s:s}",
-                              "type", "consistency", "origin", d->origin,
-                              "size1", (json_int_t)s1, "size2", (json_int_t)s2,
-                              "root1", b64_json(r1, 32), "root2", b64_json(r2, 32),
-                              "proof", proof_json(proof, n), "checkpoint1", n1,
-                              "checkpoint2", n2);
-        s = dump(o, out, err);
+        jo_lit(&o, "{\"type\":\"consistency\",\"origin\":");
+        jo_str(&o, d->origin);
+        jo_lit(&o, ",\"size1\":");
+        jo_u64(&o, s1);
+        jo_lit(&o, ",\"size2\":");
+        jo_u64(&o, s2);
+        jo_lit(&o, ",\"root1\":");
+        jo_b64(&o, r1, AUDIT_HASH);
+        jo_lit(&o, ",\"root2\":");
+        jo_b64(&o, r2, AUDIT_HASH);
+        jo_lit(&o, ",\"proof\":");
+        jo_proof(&o, proof, n);
+        jo_lit(&o, ",\"checkpoint1\":");
+        jo_str(&o, n1);
+        jo_lit(&o, ",\"checkpoint2\":");
+        jo_str(&o, n2);
+        jo_lit(&o, "}");
+        o.p[o.n] = '\0';
+        *out = o.p;
     }
     free(n1);
     free(n2);

@@ -108,14 +108,63 @@ mg_status audit_tree_root(audit_node_fn fn, void *ud, uint64_t size,
 typedef struct proof_buf {
     uint8_t (*h)[AUDIT_HASH];
     size_t len;
+    audit_edge *edge;           /* may be NULL */
 } proof_buf;
+
+/* Number of significant bits of x. */
+static unsigned bit_length(uint64_t x)
+{
+    unsigned n = 0;
+    while (x) {
+        x >>= 1;
+        n++;
+    }
+    return n;
+}
+
+/* MTH(D[lo:hi]). A range that is not one complete subtree and ends where
+ * the tree ends, [hi with its low j bits cleared, hi), is a point of the
+ * tree's right edge: it is hashed once per tree size and kept in the edge,
+ * as node(its first complete subtree, the next point of the edge). Every
+ * other range is folded from its complete subtrees as audit_range_root
+ * does. Both give MTH by RFC 9162's definition. */
+static mg_status range_root(proof_buf *pb, audit_node_fn fn, void *ud, uint64_t lo,
+                            uint64_t hi, uint8_t out[AUDIT_HASH], mg_error *err)
+{
+    uint64_t n = hi - lo;
+    unsigned j = bit_length(n);
+    audit_edge *e = pb->edge;
+    if (!e || lo >= hi || (n & (n - 1)) == 0 || j >= 64 ||
+        (hi & (((uint64_t)1 << j) - 1)) != n)
+        return audit_range_root(fn, ud, lo, hi, out, err);
+    if (e->size != hi) {
+        e->size = hi;
+        e->valid = 0;
+    }
+    if (e->valid >> j & 1) {
+        memcpy(out, e->h[j], AUDIT_HASH);
+        return MG_OK;
+    }
+    /* lo has its low j bits clear: the first 2^(j-1) leaves are a subtree. */
+    uint8_t left[AUDIT_HASH], right[AUDIT_HASH];
+    uint64_t k = (uint64_t)1 << (j - 1);
+    mg_status s = fn(ud, j - 1, lo >> (j - 1), left, err);
+    if (s == MG_OK)
+        s = range_root(pb, fn, ud, lo + k, hi, right, err);
+    if (s != MG_OK)
+        return s;
+    audit_node_hash(left, right, out);
+    memcpy(e->h[j], out, AUDIT_HASH);
+    e->valid |= (uint64_t)1 << j;
+    return MG_OK;
+}
 
 static mg_status push_range(proof_buf *pb, audit_node_fn fn, void *ud,
                             uint64_t lo, uint64_t hi, mg_error *err)
 {
     if (pb->len >= AUDIT_MAX_PROOF)
         return mg_error_set(err, MG_ELIMIT, NULL, 0, 0, "proof too long");
-    mg_status s = audit_range_root(fn, ud, lo, hi, pb->h[pb->len], err);
+    mg_status s = range_root(pb, fn, ud, lo, hi, pb->h[pb->len], err);
     if (s == MG_OK)
         pb->len++;
     return s;
@@ -140,19 +189,26 @@ static mg_status path(proof_buf *pb, audit_node_fn fn, void *ud, uint64_t m,
     return push_range(pb, fn, ud, lo, lo + k, err);
 }
 
-mg_status audit_inclusion_proof(audit_node_fn fn, void *ud, uint64_t index,
-                                uint64_t size, uint8_t proof[][AUDIT_HASH],
-                                size_t *len, mg_error *err)
+mg_status audit_inclusion_proof_edge(audit_node_fn fn, void *ud, audit_edge *edge,
+                                     uint64_t index, uint64_t size,
+                                     uint8_t proof[][AUDIT_HASH], size_t *len, mg_error *err)
 {
     *len = 0;
     if (index >= size)
         return mg_error_set(err, MG_EINVAL, NULL, 0, 0,
                             "leaf index %llu is not below tree size %llu",
                             (unsigned long long)index, (unsigned long long)size);
-    proof_buf pb = { proof, 0 };
+    proof_buf pb = { proof, 0, edge };
     mg_status s = path(&pb, fn, ud, index, 0, size, err);
     *len = pb.len;
     return s;
+}
+
+mg_status audit_inclusion_proof(audit_node_fn fn, void *ud, uint64_t index,
+                                uint64_t size, uint8_t proof[][AUDIT_HASH],
+                                size_t *len, mg_error *err)
+{
+    return audit_inclusion_proof_edge(fn, ud, NULL, index, size, proof, len, err);
 }
 
 /* SUBPROOF(m, D[lo:hi], b), with m counted from lo:
@@ -177,19 +233,27 @@ static mg_status subproof(proof_buf *pb, audit_node_fn fn, void *ud, uint64_t m,
     return push_range(pb, fn, ud, lo, lo + k, err);
 }
 
-mg_status audit_consistency_proof(audit_node_fn fn, void *ud, uint64_t size1,
-                                  uint64_t size2, uint8_t proof[][AUDIT_HASH],
-                                  size_t *len, mg_error *err)
+mg_status audit_consistency_proof_edge(audit_node_fn fn, void *ud, audit_edge *edge,
+                                       uint64_t size1, uint64_t size2,
+                                       uint8_t proof[][AUDIT_HASH], size_t *len,
+                                       mg_error *err)
 {
     *len = 0;
     if (size1 == 0 || size1 > size2)
         return mg_error_set(err, MG_EINVAL, NULL, 0, 0,
                             "no consistency proof from size %llu to size %llu",
                             (unsigned long long)size1, (unsigned long long)size2);
-    proof_buf pb = { proof, 0 };
+    proof_buf pb = { proof, 0, edge };
     mg_status s = subproof(&pb, fn, ud, size1, 0, size2, true, err);
     *len = pb.len;
     return s;
+}
+
+mg_status audit_consistency_proof(audit_node_fn fn, void *ud, uint64_t size1,
+                                  uint64_t size2, uint8_t proof[][AUDIT_HASH],
+                                  size_t *len, mg_error *err)
+{
+    return audit_consistency_proof_edge(fn, ud, NULL, size1, size2, proof, len, err);
 }
 
 /* ======================================================================
@@ -201,30 +265,73 @@ static bool is_hash(audit_span s)
     return s.p != NULL && s.n == AUDIT_HASH;
 }
 
-bool audit_verify_inclusion(uint64_t index, uint64_t size, audit_span leaf,
-                            const audit_span *proof, size_t len, audit_span root)
+/* node(l, r), or the node remembered at key when it was made of the same
+ * l and r: the same hash without hashing. */
+static void memo_node(audit_memo *m, uint64_t key, const uint8_t l[AUDIT_HASH],
+                      const uint8_t r[AUDIT_HASH], uint8_t out[AUDIT_HASH])
+{
+    if (!m) {
+        audit_node_hash(l, r, out);
+        return;
+    }
+    audit_memo_slot *sl = &m->slot[(key * 0x9e3779b97f4a7c15u) >> 52 & (AUDIT_MEMO_SLOTS - 1)];
+    if (sl->used && sl->key == key && memcmp(sl->l, l, AUDIT_HASH) == 0 &&
+        memcmp(sl->r, r, AUDIT_HASH) == 0) {
+        memcpy(out, sl->h, AUDIT_HASH);
+        return;
+    }
+    uint8_t h[AUDIT_HASH];
+    audit_node_hash(l, r, h);
+    sl->used = true;
+    sl->key = key;
+    memcpy(sl->l, l, AUDIT_HASH);
+    memcpy(sl->r, r, AUDIT_HASH);
+    memcpy(sl->h, h, AUDIT_HASH);
+    memcpy(out, h, AUDIT_HASH);
+}
+
+bool audit_verify_inclusion_memo(uint64_t index, uint64_t size, audit_span leaf,
+                                 const audit_span *proof, size_t len, audit_span root,
+                                 audit_memo *memo)
 {
     if (index >= size || !is_hash(leaf) || !is_hash(root))
         return false;
     uint64_t fn = index, sn = size - 1;
+    unsigned level = 0;
     uint8_t r[AUDIT_HASH];
     memcpy(r, leaf.p, AUDIT_HASH);
     for (size_t i = 0; i < len; i++) {
         if (sn == 0 || !is_hash(proof[i]))
             return false;
-        if ((fn & 1) || fn == sn) {
-            audit_node_hash(proof[i].p, r, r);
-            while (!(fn & 1) && fn != 0) {
-                fn >>= 1;
-                sn >>= 1;
-            }
-        } else {
-            audit_node_hash(r, proof[i].p, r);
+        /* The element is the left sibling when fn is a right child, or
+         * the last node of its level, which rises until it is one; the
+         * shifts only say where the new node sits, so they come first. */
+        bool left = (fn & 1) || fn == sn;
+        while (left && !(fn & 1) && fn != 0) {
+            fn >>= 1;
+            sn >>= 1;
+            level++;
         }
         fn >>= 1;
         sn >>= 1;
+        level++;
+        /* Only the upper levels are remembered: a node there lies on the
+         * paths of many leaves, and the memo holds few slots. */
+        audit_memo *m = memo && level < 64 && (size - 1) >> level < AUDIT_MEMO_SLOTS / 2
+                            ? memo : NULL;
+        uint64_t key = fn << 6 | level;
+        if (left)
+            memo_node(m, key, proof[i].p, r, r);
+        else
+            memo_node(m, key, r, proof[i].p, r);
     }
     return sn == 0 && sodium_memcmp(r, root.p, AUDIT_HASH) == 0;
+}
+
+bool audit_verify_inclusion(uint64_t index, uint64_t size, audit_span leaf,
+                            const audit_span *proof, size_t len, audit_span root)
+{
+    return audit_verify_inclusion_memo(index, size, leaf, proof, len, root, NULL);
 }
 
 static bool same_bytes(audit_span a, audit_span b)

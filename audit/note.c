@@ -80,6 +80,82 @@ void audit_b64_encode(const uint8_t *in, size_t n, char *out, size_t cap)
     sodium_bin2base64(out, cap, in, n, sodium_base64_VARIANT_ORIGINAL);
 }
 
+/* The value of a base64 character, -1 for any other byte. */
+static int b64_value(unsigned char c)
+{
+    if ((unsigned)(c - 'A') < 26)
+        return c - 'A';
+    if ((unsigned)(c - 'a') < 26)
+        return c - 'a' + 26;
+    if ((unsigned)(c - '0') < 10)
+        return c - '0' + 52;
+    return c == '+' ? 62 : c == '/' ? 63 : -1;
+}
+
+/* Exactly what audit_b64_decode accepts: a run of base64 characters whose
+ * length is not 1 modulo 4, with zero bits left over, then the padding
+ * that completes it and nothing after. */
+bool audit_b64_decode_public(const char *s, size_t n, uint8_t *out, size_t cap, size_t *len)
+{
+    const unsigned char *u = (const unsigned char *)s;
+    size_t m = 0;
+    while (m < n && b64_value(u[m]) >= 0)
+        m++;
+    size_t r = m % 4, pad = r == 2 ? 2 : r == 3 ? 1 : 0;
+    size_t want = m / 4 * 3 + (r ? r - 1 : 0);
+    if (r == 1 || n != m + pad || want > cap)
+        return false;
+    for (size_t i = m; i < n; i++)
+        if (s[i] != '=')
+            return false;
+    size_t o = 0, i = 0;
+    for (; i + 4 <= m; i += 4) {
+        uint32_t v = (uint32_t)b64_value(u[i]) << 18 | (uint32_t)b64_value(u[i + 1]) << 12 |
+                     (uint32_t)b64_value(u[i + 2]) << 6 | (uint32_t)b64_value(u[i + 3]);
+        out[o++] = (uint8_t)(v >> 16);
+        out[o++] = (uint8_t)(v >> 8);
+        out[o++] = (uint8_t)v;
+    }
+    if (r) {
+        uint32_t v = (uint32_t)b64_value(u[i]) << 18 | (uint32_t)b64_value(u[i + 1]) << 12 |
+                     (r == 3 ? (uint32_t)b64_value(u[i + 2]) << 6 : 0);
+        if (v & (r == 2 ? 0xffff : 0xff))
+            return false;       /* bits left over */
+        out[o++] = (uint8_t)(v >> 16);
+        if (r == 3)
+            out[o++] = (uint8_t)(v >> 8);
+    }
+    *len = o;
+    return true;
+}
+
+void audit_b64_encode_public(const uint8_t *in, size_t n, char *out, size_t cap)
+{
+    static const char abc[] =
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    if (cap < sodium_base64_ENCODED_LEN(n, sodium_base64_VARIANT_ORIGINAL)) {
+        if (cap)
+            out[0] = '\0';
+        return;
+    }
+    size_t o = 0, i = 0;
+    for (; i + 3 <= n; i += 3) {
+        uint32_t v = (uint32_t)in[i] << 16 | (uint32_t)in[i + 1] << 8 | in[i + 2];
+        out[o++] = abc[v >> 18];
+        out[o++] = abc[v >> 12 & 63];
+        out[o++] = abc[v >> 6 & 63];
+        out[o++] = abc[v & 63];
+    }
+    if (i < n) {
+        uint32_t v = (uint32_t)in[i] << 16 | (i + 1 < n ? (uint32_t)in[i + 1] << 8 : 0);
+        out[o++] = abc[v >> 18];
+        out[o++] = abc[v >> 12 & 63];
+        out[o++] = i + 1 < n ? abc[v >> 6 & 63] : '=';
+        out[o++] = '=';
+    }
+    out[o] = '\0';
+}
+
 void audit_hex_encode(const uint8_t *in, size_t n, char *out)
 {
     sodium_bin2hex(out, 2 * n + 1, in, n);
