@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <jansson.h>
 #include <sodium.h>
 #include "audit/audit.h"
 #include "stdlib/error.h"
@@ -410,6 +411,7 @@ static mg_status psrc_node(void *ud, unsigned level, uint64_t index, uint8_t out
 typedef struct jout {
     char *p;
     size_t n;
+    bool failed;            /* out of memory escaping a string */
 } jout;
 
 static void jo_lit(jout *o, const char *s)
@@ -432,33 +434,38 @@ static size_t b64_len(size_t n)
 static void jo_b64(jout *o, const uint8_t *p, size_t n)
 {
     o->p[o->n++] = '"';
-    audit_b64_encode_public(p, n, o->p + o->n, b64_len(n));
+    audit_b64_encode(p, n, o->p + o->n, b64_len(n));
     o->n += b64_len(n) - 1;
     o->p[o->n++] = '"';
 }
 
-/* A JSON string of valid UTF-8, escaped as jansson escapes: '"', '\\' and
- * control characters (as \b \f \n \r \t or \u00XX), everything else as is. */
+/* A JSON string, escaped by jansson (s is valid UTF-8: check_text). */
 static void jo_str(jout *o, const char *s)
 {
-    static const char hex[] = "0123456789ABCDEF";
-    o->p[o->n++] = '"';
-    for (const unsigned char *c = (const unsigned char *)s; *c; c++) {
-        char e = *c == '"' ? '"' : *c == '\\' ? '\\' : *c == '\b' ? 'b' : *c == '\f' ? 'f' :
-                 *c == '\n' ? 'n' : *c == '\r' ? 'r' : *c == '\t' ? 't' : 0;
-        if (e) {
-            o->p[o->n++] = '\\';
-            o->p[o->n++] = e;
-        } else if (*c < 0x20) {
-            memcpy(o->p + o->n, "\\u00", 4);
-            o->p[o->n + 4] = hex[*c >> 4];
-            o->p[o->n + 5] = hex[*c & 15];
-            o->n += 6;
-        } else {
-            o->p[o->n++] = (char)*c;
-        }
+    json_t *v = json_string(s);
+    char *e = v ? json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT) : NULL;
+    json_decref(v);
+    if (!e) {
+        o->failed = true;
+        return;
     }
-    o->p[o->n++] = '"';
+    size_t n = strlen(e);
+    memcpy(o->p + o->n, e, n);
+    o->n += n;
+    free(e);
+}
+
+/* The text of o, or MG_ENOMEM. */
+static mg_status jo_end(jout *o, char **out, mg_error *err)
+{
+    jo_lit(o, "}");
+    o->p[o->n] = '\0';
+    if (o->failed) {
+        free(o->p);
+        return mg_error_set(err, MG_ENOMEM, NULL, 0, 0, "out of memory");
+    }
+    *out = o->p;
+    return MG_OK;
 }
 
 static void jo_proof(jout *o, uint8_t (*proof)[AUDIT_HASH], size_t n)
@@ -477,6 +484,7 @@ static void jo_proof(jout *o, uint8_t (*proof)[AUDIT_HASH], size_t n)
 static char *jo_alloc(jout *o, size_t strings, size_t blobs, size_t n)
 {
     o->n = 0;
+    o->failed = false;
     o->p = malloc(256 + 6 * strings + b64_len(blobs) + 3 * (b64_len(AUDIT_HASH) + 2) +
                   n * (b64_len(AUDIT_HASH) + 2));
     return o->p;
@@ -543,9 +551,7 @@ static mg_status prove_locked(audit_db *d, uint64_t seq, uint64_t size, char **o
         jo_proof(&o, proof, n);
         jo_lit(&o, ",\"checkpoint\":");
         jo_str(&o, note);
-        jo_lit(&o, "}");
-        o.p[o.n] = '\0';
-        *out = o.p;
+        s = jo_end(&o, out, err);
     }
     free(note);
     free(entry);
@@ -610,9 +616,7 @@ static mg_status consistency_locked(audit_db *d, uint64_t s1, uint64_t s2, char 
         jo_str(&o, n1);
         jo_lit(&o, ",\"checkpoint2\":");
         jo_str(&o, n2);
-        jo_lit(&o, "}");
-        o.p[o.n] = '\0';
-        *out = o.p;
+        s = jo_end(&o, out, err);
     }
     free(n1);
     free(n2);

@@ -250,13 +250,6 @@ bool audit_valid_key_name(const char *s, size_t n);
 bool audit_b64_decode(const char *s, size_t n, uint8_t *out, size_t cap,
                       size_t *len);
 void audit_b64_encode(const uint8_t *in, size_t n, char *out, size_t cap);
-/* The same codec for public bytes (proofs: hashes and entries), through a
- * table: libsodium's runs in constant time, as key material needs, and
- * cost a proof and its check some 200,000 instructions at 10,000,000
- * entries. Same alphabet, padding, strictness and results. */
-bool audit_b64_decode_public(const char *s, size_t n, uint8_t *out, size_t cap,
-                             size_t *len);
-void audit_b64_encode_public(const uint8_t *in, size_t n, char *out, size_t cap);
 void audit_hex_encode(const uint8_t *in, size_t n, char *out);
 
 /* ======================================================================
@@ -414,10 +407,6 @@ mg_status audit_keys_load(const char *path, audit_vkey **keys, size_t *n,
 mg_status audit_keys_parse(const char *text, size_t len, const char *file,
                            audit_vkey **keys, size_t *n, mg_error *err);
 
-/* mg_audit_checker_check, with (fast) or without the direct reading of
- * the compact form that mg_audit_prove writes: the tests compare both. */
-mg_status audit_check_proof_with(mg_audit_checker *c, const char *json, size_t len,
-                                 bool fast, mg_error *err);
 
 /* A private key file: refused if group or others may read it. */
 mg_status audit_skey_load(const char *path, audit_skey *out, mg_error *err);

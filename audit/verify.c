@@ -740,8 +740,7 @@ mg_status mg_audit_verify(const mg_audit_verify_opts *o, mg_audit_report *rep, m
 
 /* What the checks read from a proof: a string member is NULL when it is
  * absent or not a string, a number member counts when it is a JSON
- * integer. Filled either by jansson or, for a proof in the compact form
- * that mg_audit_prove writes, by fast_parse; the checks are the same. */
+ * integer. */
 typedef struct pstr {
     const char *s;              /* NUL-terminated, no NUL inside */
     size_t n;
@@ -763,7 +762,7 @@ typedef struct pfields {
 static bool phash(pstr v, uint8_t out[AUDIT_HASH])
 {
     size_t len;
-    return v.s && audit_b64_decode_public(v.s, v.n, out, AUDIT_HASH, &len) &&
+    return v.s && audit_b64_decode(v.s, v.n, out, AUDIT_HASH, &len) &&
            len == AUDIT_HASH;
 }
 
@@ -854,7 +853,7 @@ static mg_status check_inclusion(const pfields *f, mg_audit_checker *c, mg_error
     audit_entry dec;
     /* The leaf must be a canonical entry naming this very position: an
      * interior node or another entry presented as this leaf fails here. */
-    if (!audit_b64_decode_public(f->entry.s, f->entry.n, entry, f->entry.n + 1, &elen) ||
+    if (!audit_b64_decode(f->entry.s, f->entry.n, entry, f->entry.n + 1, &elen) ||
         !audit_entry_decode(entry, elen, &dec) || dec.seq != idx) {
         free(entry);
         return mg_error_set(err, MG_EINTEGRITY, NULL, 0, 0,
@@ -905,147 +904,6 @@ static mg_status check_fields(mg_audit_checker *c, const pfields *f, mg_error *e
         return check_consistency(f, c, err);
     return mg_error_set(err, MG_EFORMAT, NULL, 0, 0, "proof: unknown type \"%s\"", f->type.s);
 }
-
-/* ---- the fast path: the compact form of mg_audit_prove ------------------ */
-
-/* A cursor over the proof text; decoded strings go to out. */
-typedef struct fcur {
-    const char *p, *end;
-    char *out;
-} fcur;
-
-static bool f_lit(fcur *c, const char *lit)
-{
-    size_t n = strlen(lit);
-    if ((size_t)(c->end - c->p) < n || memcmp(c->p, lit, n) != 0)
-        return false;
-    c->p += n;
-    return true;
-}
-
-/* True for the bytes that end a plain run inside a JSON string: the
- * quote, the backslash and the control characters. */
-static bool f_special(unsigned char ch)
-{
-    return ch < 0x20 || ch == '"' || ch == '\\';
-}
-
-/* A JSON string with no \u escape and no control character, whose bytes
- * are UTF-8: what jansson accepts and decodes the same way. Plain runs
- * are copied whole; a proof's strings are mostly one run. */
-static bool f_str(fcur *c, pstr *v)
-{
-    if (c->p == c->end || *c->p != '"')
-        return false;
-    char *o = c->out;
-    c->p++;
-    for (;;) {
-        const char *run = c->p;
-        while (c->p < c->end && !f_special((unsigned char)*c->p))
-            c->p++;
-        memcpy(o, run, (size_t)(c->p - run));
-        o += c->p - run;
-        if (c->p == c->end || (unsigned char)*c->p < 0x20)
-            return false;
-        if (*c->p++ == '"')
-            break;
-        if (c->p == c->end)
-            return false;
-        switch (*c->p++) {
-        case '"': *o++ = '"'; break;
-        case '\\': *o++ = '\\'; break;
-        case '/': *o++ = '/'; break;
-        case 'b': *o++ = '\b'; break;
-        case 'f': *o++ = '\f'; break;
-        case 'n': *o++ = '\n'; break;
-        case 'r': *o++ = '\r'; break;
-        case 't': *o++ = '\t'; break;
-        default: return false;          /* \u and anything else: jansson */
-        }
-    }
-    *o = '\0';
-    v->s = c->out;
-    v->n = (size_t)(o - c->out);
-    c->out = o + 1;
-    return sl_utf8_valid(v->s, v->n);
-}
-
-/* 0 or up to 18 digits without a leading zero: an int64 for jansson too. */
-static bool f_int(fcur *c, pint *v)
-{
-    const char *d = c->p;
-    int64_t x = 0;
-    while (c->p < c->end && *c->p >= '0' && *c->p <= '9' && c->p - d < 19)
-        x = x * 10 + (*c->p++ - '0');
-    size_t nd = (size_t)(c->p - d);
-    if (nd == 0 || nd > 18 || (nd > 1 && *d == '0'))
-        return false;
-    v->is_int = true;
-    v->v = x;
-    return true;
-}
-
-static bool f_proof(fcur *c, pfields *f)
-{
-    if (!f_lit(c, "["))
-        return false;
-    f->proof_is_array = true;
-    if (f_lit(c, "]"))
-        return true;
-    do {
-        if (f->proof_n == AUDIT_MAX_PROOF || !f_str(c, &f->proof[f->proof_n++]))
-            return false;
-    } while (f_lit(c, ","));
-    return f_lit(c, "]");
-}
-
-static bool f_ws(char ch)
-{
-    return ch == ' ' || ch == '\t' || ch == '\n' || ch == '\r';
-}
-
-/* Reads a proof written exactly as mg_audit_prove and mg_audit_consistency
- * write it (compact, members in their order, whitespace only around the
- * object) into f, with strings decoded into scratch (json_len + 1 bytes).
- * False for anything else, which then goes to jansson: whatever this
- * accepts, jansson accepts with the same members and values, so the
- * checks see the same proof and report the same. */
-static bool fast_parse(const char *json, size_t len, char *scratch, pfields *f)
-{
-    fcur c = { json, json + len, scratch };
-    memset(f, 0, sizeof *f);
-    while (c.p < c.end && f_ws(*c.p))
-        c.p++;
-    if (!f_lit(&c, "{\"type\":") || !f_str(&c, &f->type) || !f_lit(&c, ",\"origin\":") ||
-        !f_str(&c, &f->origin))
-        return false;
-    bool ok;
-    if (strcmp(f->type.s, "inclusion") == 0)
-        ok = f_lit(&c, ",\"tree_size\":") && f_int(&c, &f->tree_size) &&
-             f_lit(&c, ",\"leaf_index\":") && f_int(&c, &f->leaf_index) &&
-             f_lit(&c, ",\"entry\":") && f_str(&c, &f->entry) &&
-             f_lit(&c, ",\"leaf_hash\":") && f_str(&c, &(pstr){ 0 }) &&
-             f_lit(&c, ",\"root_hash\":") && f_str(&c, &f->root_hash) &&
-             f_lit(&c, ",\"proof\":") && f_proof(&c, f) &&
-             f_lit(&c, ",\"checkpoint\":") && f_str(&c, &f->cp);
-    else if (strcmp(f->type.s, "consistency") == 0)
-        ok = f_lit(&c, ",\"size1\":") && f_int(&c, &f->size1) &&
-             f_lit(&c, ",\"size2\":") && f_int(&c, &f->size2) &&
-             f_lit(&c, ",\"root1\":") && f_str(&c, &f->root1) &&
-             f_lit(&c, ",\"root2\":") && f_str(&c, &f->root2) &&
-             f_lit(&c, ",\"proof\":") && f_proof(&c, f) &&
-             f_lit(&c, ",\"checkpoint1\":") && f_str(&c, &f->cp1) &&
-             f_lit(&c, ",\"checkpoint2\":") && f_str(&c, &f->cp2);
-    else
-        ok = false;
-    if (!ok || !f_lit(&c, "}"))
-        return false;
-    while (c.p < c.end && f_ws(*c.p))
-        c.p++;
-    return c.p == c.end;
-}
-
-/* ---- the general path: jansson ----------------------------------------- */
 
 static pstr j_str(json_t *o, const char *key)
 {
@@ -1099,33 +957,17 @@ static mg_status parse_proof(const char *json, size_t len, json_t **out, mg_erro
                         o ? "not a JSON object" : je.text);
 }
 
-/* Reads a proof into f: by fast_parse when it can, else by jansson, whose
- * object (*o, or NULL) and the scratch the strings point into (*scratch)
- * the caller frees after the checks. */
-static mg_status read_proof(const char *json, size_t len, bool fast, pfields *f, json_t **o,
-                            char **scratch, mg_error *err)
-{
-    *o = NULL;
-    *scratch = fast ? malloc(len + 1) : NULL;
-    if (*scratch && fast_parse(json, len, *scratch, f))
-        return MG_OK;
-    mg_status s = parse_proof(json, len, o, err);
-    if (s == MG_OK)
-        j_fields(*o, f);
-    return s;
-}
-
-mg_status audit_check_proof_with(mg_audit_checker *c, const char *json, size_t len,
-                                 bool fast, mg_error *err)
+mg_status mg_audit_checker_check(mg_audit_checker *c, const char *json, size_t len,
+                                 mg_error *err)
 {
     pfields f;
     json_t *o;
-    char *scratch;
-    mg_status s = read_proof(json, len, fast, &f, &o, &scratch, err);
-    if (s == MG_OK)
+    mg_status s = parse_proof(json, len, &o, err);
+    if (s == MG_OK) {
+        j_fields(o, &f);
         s = check_fields(c, &f, err);
+    }
     json_decref(o);
-    free(scratch);
     return s;
 }
 
@@ -1158,28 +1000,15 @@ void mg_audit_checker_close(mg_audit_checker *c)
     free(c);
 }
 
-mg_status mg_audit_checker_check(mg_audit_checker *c, const char *json, size_t len,
-                                 mg_error *err)
-{
-    return audit_check_proof_with(c, json, len, true, err);
-}
-
 mg_status mg_audit_check_proof(const char *json, size_t len, const char *keys_file,
                                mg_error *err)
 {
     if (sodium_init() < 0)
         return mg_error_set(err, MG_ECRYPTO, NULL, 0, 0, "libsodium failed to initialize");
-    pfields f;
-    json_t *o;
-    char *scratch;
     mg_audit_checker *c = NULL;
-    mg_status s = read_proof(json, len, true, &f, &o, &scratch, err);
+    mg_status s = mg_audit_checker_open(keys_file, &c, err);
     if (s == MG_OK)
-        s = mg_audit_checker_open(keys_file, &c, err);
-    if (s == MG_OK)
-        s = check_fields(c, &f, err);
+        s = mg_audit_checker_check(c, json, len, err);
     mg_audit_checker_close(c);
-    json_decref(o);
-    free(scratch);
     return s;
 }
