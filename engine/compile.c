@@ -1139,7 +1139,7 @@ static void build_index(comp *c)
     s->cx.scratch = s->scratch;
     s->cx.scratch_cap = sizeof s->scratch;
     sl_value stack[256];
-    if (p->max_stack > 256 || !sl_regex_ctx_init(&s->cx)) {
+    if (p->max_stack > 256 || !sl_regex_ctx_init(&s->cx, p->alloc, p->ud)) {
         c->oom = p->max_stack <= 256;
         if (!c->oom)
             error_at(c, (ast_span){ 0, 0, 0, 0 }, NULL, "%s", "expression too deep to evaluate");

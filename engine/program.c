@@ -152,7 +152,8 @@ bool prog_eval_facts(const vm_program *p, int kind, const sl_value *attrs, uint8
     sl_value *stack = prog_alloc(p, stack_bytes);
     uint8_t *none = prog_alloc(p, nnone);
     sl_ctx cx = { .syms = p->syms, .scratch = scratch, .scratch_cap = sizeof scratch };
-    if (!stack || !none || !sl_regex_ctx_init(&cx)) {
+    /* Without a `matches` in the set no fact needs pcre2's match data. */
+    if (!stack || !none || (p->nregexes && !sl_regex_ctx_init(&cx, p->alloc, p->ud))) {
         prog_dealloc(p, stack, stack_bytes);
         prog_dealloc(p, none, nnone);
         return false;

@@ -265,7 +265,11 @@ Test(alloc, decisions_handles_and_a_reload_give_each_block_back_with_its_size)
     mg_policy_set *old = mg_engine_acquire(e);
     mg_decision *d;
     s.phase = "mg_decision_new";
+    long before = atomic_load(&s.live);
     cr_assert_eq(mg_decision_new(old, &d, NULL), MG_OK);
+    /* The decision, its scratch, stack, columns and trace, and pcre2's
+     * match data and match context: all from the hook. */
+    cr_assert_eq(atomic_load(&s.live) - before, 7, "a decision holds %ld blocks", atomic_load(&s.live) - before);
     mg_decision_set_explain(d, true);
     decide_requests(&s, old, d);
 
