@@ -5,11 +5,11 @@
  * nothing is left once the engine is freed. A strict allocator keeps each
  * block's size in a header in front of it and records every free or resize
  * whose osize differs. It runs over the sample mesh (every product compiled,
- * checked, its policy tests run, its governance rules asked), decisions
- * with explain (from handles and from JSON), many subjects and contexts, a
- * reload by swap while handles hold the old set, bundles written, loaded
- * and refused, and every failed allocation of a compile and of a bundle
- * load.
+ * checked, its policy tests run, its governance rules asked), sets that do
+ * not compile, decisions with explain (from handles and from JSON), many
+ * subjects and contexts, a reload by swap while handles hold the old set,
+ * bundles written, loaded and refused, and every failed allocation of a
+ * load and of a bundle load.
  */
 #include <criterion/criterion.h>
 #include <stdarg.h>
@@ -195,6 +195,36 @@ Test(alloc, every_sample_product_gives_each_block_back_with_its_size)
         assert_exact(&s, products[i]);
     }
     cr_assert_gt(tests, 0, "the sample mesh has policy tests");
+    strict_close(&s, e);
+}
+
+/* Sets that do not compile: the front end's arena and diagnostics, and a
+ * program freed half built, go back exactly. */
+Test(alloc, sets_that_do_not_compile_give_each_block_back_with_its_size)
+{
+    strict s;
+    mg_engine *e = strict_engine(&s);
+    mg_error err = { 0 };
+    s.phase = "a typo in a local policy";
+    cr_assert_eq(mg_engine_load(e, "samples/broken", "dp://sales/returns", &err), MG_ESYNTAX);
+    cr_assert_not_null(err.detail);
+    cr_assert_not_null(strstr(err.detail, "did you mean `subject.domain`?"), "%s", err.detail);
+    mg_error_clear(&err);
+    assert_exact(&s, s.phase);
+
+    s.phase = "a policy defined in two files";
+    static const char *const one = "policy p {\n  permit read on port when subject.roles has \"a\"\n}\n";
+    static const char *const two = "policy p {\n  forbid read on port when subject.id matches \"^x\"\n}\n";
+    mg_source pols[] = { { "one.policy", one, strlen(one) }, { "two.policy", two, strlen(two) } };
+    mg_source pr = { "product.yaml", h_product_yaml, strlen(h_product_yaml) };
+    mg_compile_input in = { pols, 2, &pr, NULL };
+    mg_policy_set *set = NULL;
+    mg_status st = mg_compile(e, &in, &set, &err);
+    cr_assert_eq(st, MG_ETYPE, "%d: %s", st, err.message);
+    cr_assert_null(set);
+    cr_assert_str_eq(err.message, "policy `p` is defined more than once in this set");
+    mg_error_clear(&err);
+    assert_exact(&s, s.phase);
     strict_close(&s, e);
 }
 
