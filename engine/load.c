@@ -163,10 +163,12 @@ mg_status mg_compile(mg_engine *e, const mg_compile_input *in, mg_policy_set **o
     mf_product *pr = NULL;
     mf_mesh *m = NULL;
     mg_status s = MG_OK;
+    mf_mem mem;
+    mem.alloc = mg__engine_alloc(e, &mem.ud);
     if (in->product)
-        s = mf_product_parse(in->product->name, in->product->text, in->product->len, &pr, err);
+        s = mf_product_parse_in(&mem, in->product->name, in->product->text, in->product->len, &pr, err);
     if (s == MG_OK && in->mesh)
-        s = mf_mesh_parse(in->mesh->name, in->mesh->text, in->mesh->len, &m, err);
+        s = mf_mesh_parse_in(&mem, in->mesh->name, in->mesh->text, in->mesh->len, &m, err);
     if (s == MG_OK)
         s = compile_all(e, in->policies, in->n_policies, pr, m, out, err);
     mf_product_free(pr);

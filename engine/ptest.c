@@ -564,8 +564,9 @@ static mg_status run_test(runner *R, tf *T, const test *t)
 static mg_status run_file(runner *R, const char *path)
 {
     tf T = { .file = path, .err = R->err, .alloc = R->set->alloc, .ud = R->set->ud };
+    mf_mem mem = { T.alloc, T.ud };
     char *text;
-    mg_status s = mf_read_text(path, &text, &T.len, R->err);
+    mg_status s = mf_read_text(&mem, path, &text, &T.len, R->err);
     if (s)
         return s;
     T.text = text;
@@ -587,7 +588,7 @@ static mg_status run_file(runner *R, const char *path)
     }
     if (T.have_doc)
         yaml_document_delete(&T.doc);
-    free(text);
+    mf_mem_free(&mem, text);
     return s;
 }
 
@@ -662,16 +663,17 @@ static mg_status load_product(const mg_policy_set *set, const char *mesh_dir, co
     if (!path)
         return mg_error_set(err, MG_ENOMEM, NULL, 0, 0, "out of memory");
     snprintf(path, n, "%s/domains/%s/product.yaml", mesh_dir, rest);
-    mg_status s = mf_read_text(path, &text, &len, err);
+    mf_mem mem = { set->alloc, set->ud };
+    mg_status s = mf_read_text(&mem, path, &text, &len, err);
     if (s == MG_OK)
-        s = mf_product_parse(path, text, len, out, err);
+        s = mf_product_parse_in(&mem, path, text, len, out, err);
     if (s == MG_OK && strcmp((*out)->uri, uri) != 0) {
         s = mg_error_set(err, MG_ENOTFOUND, path, 0, 0, "%s is the manifest of `%s`, not of `%s`", path, (*out)->uri,
                          uri);
         mf_product_free(*out);
         *out = NULL;
     }
-    free(text);        /* the manifest reader's (mf_read_text) */
+    mf_mem_free(&mem, text);
     mg__free(set->alloc, set->ud, path, n);
     return s;
 }

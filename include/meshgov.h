@@ -89,13 +89,12 @@ void mg_error_clear(mg_error *err);
  * osize is always the size the block was allocated or last resized to, so
  * the function may account bytes by it (a memory limit per tenant, say).
  * It serves everything an engine, policy set, decision, subject or context
- * holds, the scratch memory of compiling, loading, deciding, checks and
- * policy tests, and pcre2's compiled patterns and match data. From malloc
+ * holds (the mesh an engine keeps while its files do not change too), the
+ * scratch memory of compiling, loading, deciding, checks, policy tests and
+ * reports, and pcre2's compiled patterns and match data. From malloc
  * instead: what meshgov hands to the caller (freed with mg_free,
- * mg_error_clear or mg_adoption_free), audit log handles (opened without
- * an engine), and the manifest reader's descriptions of mesh.yaml,
- * product.yaml and policy test files, which an engine keeps while those
- * files do not change. Allocations made inside libyaml, jansson and SQLite
+ * mg_error_clear or mg_adoption_free) and audit log handles (opened
+ * without an engine). Allocations made inside libyaml, jansson and SQLite
  * use their own allocators; a failure there is still reported as
  * MG_ENOMEM. */
 typedef void *(*mg_alloc_fn)(void *ud, void *ptr, size_t osize, size_t nsize);

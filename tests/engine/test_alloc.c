@@ -4,12 +4,13 @@
  * resizes goes back with the size it was allocated or last resized to, and
  * nothing is left once the engine is freed. A strict allocator keeps each
  * block's size in a header in front of it and records every free or resize
- * whose osize differs. It runs over the sample mesh (every product compiled,
- * checked, its policy tests run, its governance rules asked), sets that do
- * not compile, decisions with explain (from handles and from JSON), many
- * subjects and contexts, a reload by swap while handles hold the old set,
- * bundles written, loaded and refused, and every failed allocation of a
- * load and of a bundle load.
+ * whose osize differs. It runs over the sample mesh (every product loaded,
+ * checked, its policy tests run, its governance rules asked, the adoption
+ * report), sets that do not compile, decisions with explain (from handles
+ * and from JSON), many subjects and contexts, a reload by swap while
+ * handles hold the old set, bundles written, loaded and refused, and every
+ * failed allocation of a load (the mesh read, then the set compiled) and
+ * of a bundle load.
  */
 #include <criterion/criterion.h>
 #include <stdarg.h>
@@ -97,13 +98,18 @@ static void *strict_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
     return n + 1;
 }
 
-static mg_engine *strict_engine(strict *s)
+static mg_engine *strict_engine_with(strict *s, bool no_mesh_cache)
 {
     memset(s, 0, sizeof *s);
-    mg_config cfg = { .alloc = strict_alloc, .alloc_ud = s };
+    mg_config cfg = { .alloc = strict_alloc, .alloc_ud = s, .no_mesh_cache = no_mesh_cache };
     mg_engine *e = NULL;
     cr_assert_eq(mg_engine_new(&cfg, &e, NULL), MG_OK);
     return e;
+}
+
+static mg_engine *strict_engine(strict *s)
+{
+    return strict_engine_with(s, false);
 }
 
 /* No free or resize so far had a wrong size. */
@@ -195,15 +201,24 @@ Test(alloc, every_sample_product_gives_each_block_back_with_its_size)
         assert_exact(&s, products[i]);
     }
     cr_assert_gt(tests, 0, "the sample mesh has policy tests");
+    s.phase = "mg_adoption_report";
+    mg_adoption *report = NULL;
+    mg_error err = { 0 };
+    cr_assert_eq(mg_adoption_report(e, MESH, NULL, 0, NOW, NULL, &report, &err), MG_OK, "%s",
+                 err.message ? err.message : "");
+    cr_assert_eq(report->nproducts, NPRODUCTS);
+    mg_adoption_free(report);
+    assert_exact(&s, "mg_adoption_report");
     strict_close(&s, e);
 }
 
-/* Sets that do not compile: the front end's arena and diagnostics, and a
- * program freed half built, go back exactly. */
-Test(alloc, sets_that_do_not_compile_give_each_block_back_with_its_size)
+/* Sets that do not compile and meshes that do not load: the manifest
+ * reader's blocks, the front end's arena and diagnostics, and a program
+ * freed half built, go back exactly. */
+Test(alloc, meshes_and_sets_that_do_not_load_give_each_block_back_with_its_size)
 {
     strict s;
-    mg_engine *e = strict_engine(&s);
+    mg_engine *e = strict_engine_with(&s, true);   /* nothing cached between loads */
     mg_error err = { 0 };
     s.phase = "a typo in a local policy";
     cr_assert_eq(mg_engine_load(e, "samples/broken", "dp://sales/returns", &err), MG_ESYNTAX);
@@ -211,6 +226,24 @@ Test(alloc, sets_that_do_not_compile_give_each_block_back_with_its_size)
     cr_assert_not_null(strstr(err.detail, "did you mean `subject.domain`?"), "%s", err.detail);
     mg_error_clear(&err);
     assert_exact(&s, s.phase);
+
+    /* Meshes the manifest reader refuses (tests/manifest/data), or that
+     * lack the product: what was read goes back exactly. */
+    static const char *const bad_meshes[] = {
+        "bad_product", "dangling_port", "dangling_product", "duplicate", "misplaced", "missing_global",
+        "missing_policy", "missing_test", "newer_adopt", "no_products", "product_is_dir", "unknown_adopt",
+    };
+    for (size_t i = 0; i < sizeof bad_meshes / sizeof *bad_meshes; i++) {
+        char dir[128];
+        snprintf(dir, sizeof dir, "tests/manifest/data/%s", bad_meshes[i]);
+        s.phase = dir;
+        long live = atomic_load(&s.live);
+        mg_status st = mg_engine_load(e, dir, "dp://shop/orders", &err);
+        cr_assert(st != MG_OK && st != MG_ENOMEM, "%s: status %d", dir, st);
+        mg_error_clear(&err);
+        assert_exact(&s, dir);
+        cr_assert_eq(atomic_load(&s.live), live, "%s: %ld blocks left", dir, atomic_load(&s.live) - live);
+    }
 
     s.phase = "a policy defined in two files";
     static const char *const one = "policy p {\n  permit read on port when subject.roles has \"a\"\n}\n";
@@ -434,14 +467,15 @@ static int fail_each(strict *s, mg_engine *e, op_fn op, void *arg, const char *w
     int failures = 0;
     for (long n = 1;; n++) {
         cr_assert_lt(n, 200000, "%s never completed", what);
-        long live = atomic_load(&s->live), bytes = atomic_load(&s->bytes);
+        long live = atomic_load(&s->live), bytes = atomic_load(&s->bytes), calls = atomic_load(&s->calls);
         mg_policy_set *set = NULL;
         mg_error err = { 0 };
-        atomic_store(&s->fail_at, atomic_load(&s->calls) + n);
+        atomic_store(&s->fail_at, calls + n);
         mg_status st = op(e, arg, &set, &err);
         atomic_store(&s->fail_at, 0);
         assert_exact(s, what);
         if (st == MG_OK) {
+            cr_assert_lt(atomic_load(&s->calls) - calls, n, "%s: allocation %ld failed, yet it succeeded", what, n);
             mg_policy_set_release(set);
             cr_assert_eq(atomic_load(&s->live), live, "%s: a set released left blocks behind", what);
             return failures;
@@ -478,11 +512,13 @@ static mg_status load_bundle(mg_engine *e, void *arg, mg_policy_set **out, mg_er
 
 Test(alloc, every_failed_allocation_of_a_load_and_of_a_bundle_gives_each_block_back_with_its_size)
 {
+    /* Without the mesh cache, every load reads the manifests again, and a
+     * failure past them leaves nothing behind. */
     strict s;
-    mg_engine *e = strict_engine(&s);
+    mg_engine *e = strict_engine_with(&s, true);
     s.phase = "failing load";
     int nload = fail_each(&s, e, load_orders, NULL, "mg_engine_load");
-    cr_assert_gt(nload, 100, "only %d allocations in a load of dp://sales/orders?", nload);
+    cr_assert_gt(nload, 700, "only %d allocations in a load of dp://sales/orders (the mesh, then the set)?", nload);
 
     cr_assert_eq(mg_engine_load(e, MESH, "dp://sales/orders", NULL), MG_OK);
     mg_policy_set *set = mg_engine_acquire(e);
