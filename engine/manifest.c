@@ -1559,7 +1559,7 @@ mg_status mf_mesh_parse(const char *name, const char *text, size_t len, mf_mesh 
 mg_status mf_yaml_load(const char *file, const char *what, const char *text, size_t len,
                        yaml_document_t *doc, mg_error *err)
 {
-    ld L = { .file = file, .text = text, .len = len, .err = err, .what = what };
+    ld L = { .mem = &malloc_mem, .file = file, .text = text, .len = len, .err = err, .what = what };
     yaml_node_t *root;
     if (!load_yaml(&L, &root)) {
         ld_done(&L);
@@ -1572,7 +1572,7 @@ mg_status mf_yaml_load(const char *file, const char *what, const char *text, siz
 mg_status mf_yaml_fail(const char *file, const char *text, size_t len, mg_status code, int line, int col,
                        mg_error *err, const char *fmt, ...)
 {
-    ld L = { .file = file, .text = text, .len = len, .err = err };
+    ld L = { .mem = &malloc_mem, .file = file, .text = text, .len = len, .err = err };
     va_list ap;
     va_start(ap, fmt);
     vfail(&L, code, line, col, fmt, ap);
