@@ -484,18 +484,21 @@ static int cmp_uri(const void *a, const void *b)
     return strcmp((*(const mf_product *const *)a)->uri, (*(const mf_product *const *)b)->uri);
 }
 
-/* The products to report, sorted by URI. */
-static mg_status select_products(const mf_mesh *m, const char *const *uris, size_t n, const mf_product ***out,
-                                 size_t *nout, mg_error *err)
+/* The products to report, sorted by URI, in a list of *nout entries (at
+ * least one) from the engine's allocator. */
+static mg_status select_products(mg_engine *e, const mf_mesh *m, const char *const *uris, size_t n,
+                                 const mf_product ***out, size_t *nout, mg_error *err)
 {
     size_t cap = n ? n : m->nproducts;
-    const mf_product **v = calloc(cap ? cap : 1, sizeof *v);
+    void *ud;
+    sl_alloc_fn alloc = mg__engine_alloc(e, &ud);
+    const mf_product **v = mg__alloc(alloc, ud, (cap ? cap : 1) * sizeof *v);
     if (!v)
         return oom_error(err);
     for (size_t i = 0; i < cap; i++) {
         v[i] = n ? mf_mesh_product(m, uris[i]) : &m->products[i];
         if (!v[i]) {
-            free(v);
+            mg__free(alloc, ud, v, (cap ? cap : 1) * sizeof *v);
             return mg_error_set(err, MG_ENOTFOUND, NULL, 0, 0, "no product `%s` in mesh %s", uris[i], m->dir);
         }
     }
@@ -538,7 +541,7 @@ mg_status mg_adoption_report(mg_engine *e, const char *mesh_dir, const char *con
     const mf_product **prs = NULL;
     size_t np = 0;
     mg_adoption *a = calloc(1, sizeof *a);
-    s = a ? select_products(m, uris, n, &prs, &np, err) : oom_error(err);
+    s = a ? select_products(e, m, uris, n, &prs, &np, err) : oom_error(err);
     if (s == MG_OK) {
         a->mesh = strdup(m->name);
         a->now_us = now_us;
@@ -552,7 +555,9 @@ mg_status mg_adoption_report(mg_engine *e, const char *mesh_dir, const char *con
         a->nproducts++;
         s = report_product(e, mesh_dir, m, prs[i], now_us, dir, &a->products[i], err);
     }
-    free(prs);
+    void *ud;
+    sl_alloc_fn alloc = mg__engine_alloc(e, &ud);
+    mg__free(alloc, ud, prs, (np ? np : 1) * sizeof *prs);
     mg__mesh_release(snap);
     if (s) {
         mg_adoption_free(a);

@@ -267,17 +267,20 @@ static uint32_t get_count(reader *r, size_t elem_min)
     return r->bad ? 0 : n;
 }
 
-static void *get_array(reader *r, const vm_program *p, size_t n, size_t elem)
+/* Allocates array *at of the program (its size recorded in *size) for n
+ * elements, zeroed. */
+static void *get_array(reader *r, vm_program *p, void **at, size_t *size, size_t n, size_t elem)
 {
     if (r->bad)
         return NULL;
-    void *a = prog_alloc(p, (n ? n : 1) * elem);
+    void *a = prog_array(p, at, size, (n ? n : 1) * elem);
     if (!a)
         fail(r, "out of memory");
     else
         memset(a, 0, (n ? n : 1) * elem);
     return a;
 }
+#define GET_ARRAY(r, p, f, n) get_array((r), (p), (void **)&(p)->f, &(p)->size.f, (n), sizeof *(p)->f)
 
 static uint32_t get_sym(reader *r, const vm_program *p, bool zero_ok)
 {
@@ -311,11 +314,11 @@ static void get_value(reader *r, const vm_program *p, sl_value *v, bool scalar_o
     }
 }
 
-static sl_value *get_values(reader *r, const vm_program *p, size_t n, bool scalar_only)
+static sl_value *get_values(reader *r, vm_program *p, sl_value **at, size_t *size, size_t n, bool scalar_only)
 {
     if (!r->bad && (size_t)(r->end - r->p) < n)
         fail(r, "count larger than the file");
-    sl_value *v = get_array(r, p, n, sizeof *v);
+    sl_value *v = get_array(r, p, (void **)at, size, n, sizeof *v);
     for (size_t i = 0; v && i < n && !r->bad; i++)
         get_value(r, p, &v[i], scalar_only);
     return v;
@@ -339,23 +342,24 @@ static void read_header(reader *r, vm_program *p)
             fail(r, "a string is not UTF-8");   /* the compiler writes only text */
             break;
         }
-        if (sl_intern_add(p->syms, (const char *)r->p, len) != i + 1)
-            fail(r, "duplicate string, or out of memory");
+        uint32_t id = sl_intern_add(p->syms, (const char *)r->p, len);
+        if (id != i + 1)     /* 0: the table could not grow */
+            fail(r, id ? "duplicate string" : "out of memory");
         r->p += len;
     }
     p->code_len = get_count(r, 1);
-    p->code = get_array(r, p, p->code_len, 1);
+    GET_ARRAY(r, p, code, p->code_len);
     if (p->code && !r->bad) {
         memcpy(p->code, r->p, p->code_len);
         r->p += p->code_len;
     }
     p->nitems = get_count(r, 1);
-    p->items = get_values(r, p, p->nitems, true);
+    get_values(r, p, &p->items, &p->size.items, p->nitems, true);
     p->nconsts = get_count(r, 1);
-    p->consts = get_values(r, p, p->nconsts, false);
+    get_values(r, p, &p->consts, &p->size.consts, p->nconsts, false);
     p->nregexes = get_count(r, 4);
-    p->regex_src = get_array(r, p, p->nregexes, sizeof *p->regex_src);
-    p->regexes = get_array(r, p, p->nregexes, sizeof *p->regexes);
+    GET_ARRAY(r, p, regex_src, p->nregexes);
+    GET_ARRAY(r, p, regexes, p->nregexes);
     for (uint32_t i = 0; i < p->nregexes && !r->bad; i++)
         p->regex_src[i] = get_sym(r, p, false);
 }
@@ -391,7 +395,7 @@ static void read_rule(reader *r, const vm_program *p, vm_rule *x)
 static void read_rules(reader *r, vm_program *p)
 {
     p->npolicies = get_count(r, 26);
-    p->policies = get_array(r, p, p->npolicies, sizeof *p->policies);
+    GET_ARRAY(r, p, policies, p->npolicies);
     for (uint32_t i = 0; i < p->npolicies && !r->bad; i++) {
         vm_policy *vp = &p->policies[i];
         vp->name = get_sym(r, p, false);
@@ -403,17 +407,17 @@ static void read_rules(reader *r, vm_program *p)
         vp->nrules = get_u32(r);
     }
     p->nrules = get_count(r, RULE_WIRE_BYTES);
-    p->rules = get_array(r, p, p->nrules, sizeof *p->rules);
+    GET_ARRAY(r, p, rules, p->nrules);
     for (uint32_t i = 0; i < p->nrules && !r->bad; i++)
         read_rule(r, p, &p->rules[i]);
     p->nconj_pcs = get_count(r, 4);
-    p->conj_pcs = get_array(r, p, p->nconj_pcs, sizeof *p->conj_pcs);
+    GET_ARRAY(r, p, conj_pcs, p->nconj_pcs);
     for (uint32_t i = 0; i < p->nconj_pcs && !r->bad; i++)
         p->conj_pcs[i] = get_u32(r);
     for (int k = 0; k < ROOT_SLOTTED && !r->bad; k++) {
         p->nslots[k] = get_count(r, 6);
-        p->slot_path[k] = get_array(r, p, p->nslots[k], sizeof *p->slot_path[k]);
-        p->slot_type[k] = get_array(r, p, p->nslots[k], sizeof *p->slot_type[k]);
+        GET_ARRAY(r, p, slot_path[k], p->nslots[k]);
+        GET_ARRAY(r, p, slot_type[k], p->nslots[k]);
         for (uint32_t i = 0; i < p->nslots[k] && !r->bad; i++) {
             p->slot_path[k][i] = get_sym(r, p, false);
             p->slot_type[k][i].kind = get_u8(r);
@@ -452,7 +456,7 @@ static const char *overlap(const vm_program *p, size_t nranges)
 static void read_index(reader *r, vm_program *p)
 {
     p->nentries = get_count(r, 12);
-    p->entries = get_array(r, p, p->nentries, sizeof *p->entries);
+    GET_ARRAY(r, p, entries, p->nentries);
     for (uint32_t i = 0; i < p->nentries && !r->bad; i++) {
         p->entries[i].rule = get_u32(r);
         p->entries[i].when_pc = get_u32(r);
@@ -467,8 +471,8 @@ static void read_index(reader *r, vm_program *p)
         p->entries[i].dry_run = x->dry_run;
     }
     size_t np = (size_t)p->nports * p->nactions, nc = (size_t)p->ncols * p->nactions;
-    p->port_index = get_array(r, p, np + 1, sizeof *p->port_index);
-    p->col_index = get_array(r, p, nc + 1, sizeof *p->col_index);
+    GET_ARRAY(r, p, port_index, np + 1);
+    GET_ARRAY(r, p, col_index, nc + 1);
     for (size_t i = 0; i < np + nc && !r->bad; i++) {
         vm_range *x = i < np ? &p->port_index[i] : &p->col_index[i - np];
         x->first = get_u32(r);
@@ -484,23 +488,23 @@ static void read_index(reader *r, vm_program *p)
 static void read_resources(reader *r, vm_program *p)
 {
     p->product_uri = get_sym(r, p, true);
-    p->product_vals = get_values(r, p, p->nslots[ROOT_PRODUCT], false);
+    get_values(r, p, &p->product_vals, &p->size.product_vals, p->nslots[ROOT_PRODUCT], false);
     p->nports = get_count(r, 12);
-    p->ports = get_array(r, p, p->nports, sizeof *p->ports);
+    GET_ARRAY(r, p, ports, p->nports);
     for (uint32_t i = 0; i < p->nports && !r->bad; i++) {
         p->ports[i].name = get_sym(r, p, false);
         p->ports[i].first_col = get_u32(r);
         p->ports[i].ncols = get_u32(r);
     }
-    p->port_vals = get_values(r, p, (size_t)p->nports * p->nslots[ROOT_PORT], false);
+    get_values(r, p, &p->port_vals, &p->size.port_vals, (size_t)p->nports * p->nslots[ROOT_PORT], false);
     p->ncols = get_count(r, 4);
-    p->col_names = get_array(r, p, p->ncols, sizeof *p->col_names);
+    GET_ARRAY(r, p, col_names, p->ncols);
     for (uint32_t i = 0; i < p->ncols && !r->bad; i++)
         p->col_names[i] = get_sym(r, p, false);
-    p->col_vals = get_values(r, p, (size_t)p->ncols * p->nslots[ROOT_COLUMN], false);
+    get_values(r, p, &p->col_vals, &p->size.col_vals, (size_t)p->ncols * p->nslots[ROOT_COLUMN], false);
     read_index(r, p);
     p->nlines = get_count(r, 12);
-    p->lines = get_array(r, p, p->nlines, sizeof *p->lines);
+    GET_ARRAY(r, p, lines, p->nlines);
     for (uint32_t i = 0; i < p->nlines && !r->bad; i++) {
         p->lines[i].pc = get_u32(r);
         p->lines[i].line = get_u32(r);
@@ -521,7 +525,7 @@ static void read_resources(reader *r, vm_program *p)
         fail(r, "widest port does not match");
     for (int k = 0; k < 2 && !r->bad; k++) {
         p->nfacts[k] = get_count(r, 4);
-        p->fact_pc[k] = get_array(r, p, p->nfacts[k], sizeof(uint32_t));
+        GET_ARRAY(r, p, fact_pc[k], p->nfacts[k]);
         for (uint32_t i = 0; i < p->nfacts[k] && !r->bad; i++)
             p->fact_pc[k][i] = get_u32(r);
     }
@@ -666,7 +670,7 @@ static const char *compile_regexes(vm_program *p)
         size_t off;
         p->regexes[i] = sl_regex_compile(src, len, p->alloc, p->ud, why, sizeof why, &off);
         if (!p->regexes[i])
-            return "invalid regular expression";
+            return strcmp(why, "out of memory") == 0 ? "out of memory" : "invalid regular expression";
     }
     return NULL;
 }

@@ -26,35 +26,40 @@ typedef struct comp {
     const ast_file *file;      /* file of the policy being compiled */
     bool oom;
     int depth;                 /* current stack depth while emitting */
-    uint32_t cap_code, cap_consts, cap_items, cap_conj, cap_lines, cap_regex;
-    uint32_t cap_slots[ROOT_SLOTTED];
     /* constant dedup: open addressing over (kind, payload) -> index+1 */
     uint32_t *const_map;
     uint32_t const_map_cap;
     const mf_mesh *mesh;
     /* Facts found while compiling, compiled after the rules. */
     struct pending_fact { const ast_expr *e; const ast_file *file; int kind; } *facts;
-    uint32_t nfacts, cap_facts;
+    uint32_t nfacts;
+    size_t facts_bytes;
     bool in_fact;
 } comp;
 
-static bool grow(comp *c, void **arr, uint32_t *cap, uint32_t need, size_t elem)
+/* Makes room for `need` elements of elem bytes in *arr, now *bytes long,
+ * doubling its capacity; *bytes is the size the block has, and is what it
+ * is given back with. */
+static bool grow(comp *c, void **arr, size_t *bytes, size_t need, size_t elem)
 {
-    if (need <= *cap)
+    size_t cap = *bytes / elem;
+    if (need <= cap)
         return true;
-    uint32_t ncap = *cap ? *cap : 16;
+    size_t ncap = cap ? cap : 16;
     while (ncap < need)
         ncap *= 2;
-    void *n = c->p->alloc(c->p->ud, *arr, (size_t)*cap * elem, (size_t)ncap * elem);
+    void *n = c->p->alloc(c->p->ud, *arr, *bytes, ncap * elem);
     if (!n) {
         c->oom = true;
         return false;
     }
     *arr = n;
-    *cap = ncap;
+    *bytes = ncap * elem;
     return true;
 }
-#define GROW(c, arr, n, cap) grow((c), (void **)&(arr), &(cap), (n) + 1, sizeof *(arr))
+/* Room for element n of array f of the program, its size kept in
+ * p->size.f (program.h). */
+#define GROW(c, f, n) grow((c), (void **)&(c)->p->f, &(c)->p->size.f, (size_t)(n) + 1, sizeof *(c)->p->f)
 
 static void error_at(comp *c, ast_span span, const char *hint, const char *fmt, const char *arg)
 {
@@ -84,7 +89,7 @@ static uint32_t intern_cstr(comp *c, const char *s)
 
 static void emit_byte(comp *c, uint8_t b)
 {
-    if (GROW(c, c->p->code, c->p->code_len, c->cap_code))
+    if (GROW(c, code, c->p->code_len))
         c->p->code[c->p->code_len++] = b;
 }
 
@@ -104,7 +109,7 @@ static const int8_t op_effect[OP__COUNT] = {
 static void emit_op(comp *c, int op, ast_span span)
 {
     vm_program *p = c->p;
-    if (GROW(c, p->lines, p->nlines, c->cap_lines)) {
+    if (GROW(c, lines, p->nlines)) {
         p->lines[p->nlines].pc = p->code_len;
         p->lines[p->nlines].line = span.line;
         p->lines[p->nlines].col = span.col;
@@ -188,7 +193,7 @@ static uint32_t add_const(comp *c, sl_value v)
         }
         c->const_map[h] = p->nconsts + 1;
     }
-    if (!GROW(c, p->consts, p->nconsts, c->cap_consts))
+    if (!GROW(c, consts, p->nconsts))
         return 0;
     p->consts[p->nconsts] = v;
     return p->nconsts++;
@@ -199,7 +204,7 @@ static uint32_t add_const(comp *c, sl_value v)
 static uint32_t add_item(comp *c, sl_value v)
 {
     vm_program *p = c->p;
-    if (!GROW(c, p->items, p->nitems, c->cap_items))
+    if (!GROW(c, items, p->nitems))
         return 0;
     p->items[p->nitems] = v;
     return p->nitems++;
@@ -288,10 +293,7 @@ static uint32_t path_slot(comp *c, int root, const ast_expr *e)
     for (uint32_t i = 0; i < p->nslots[root]; i++)
         if (p->slot_path[root][i] == sym)
             return i;
-    uint32_t cap_t = c->cap_slots[root];
-    if (!GROW(c, p->slot_path[root], p->nslots[root], c->cap_slots[root]))
-        return 0;
-    if (!grow(c, (void **)&p->slot_type[root], &cap_t, c->cap_slots[root], sizeof(sl_type)))
+    if (!GROW(c, slot_path[root], p->nslots[root]) || !GROW(c, slot_type[root], p->nslots[root]))
         return 0;
     p->slot_path[root][p->nslots[root]] = sym;
     p->slot_type[root][p->nslots[root]] = schema_type(c, root, buf);
@@ -417,9 +419,7 @@ static void comp_regex(comp *c, const ast_expr *e)
                 error_at(c, pat->span, NULL, "invalid regular expression: %s", why);
             return;
         }
-        uint32_t cap_src = c->cap_regex;
-        if (!GROW(c, p->regexes, p->nregexes, c->cap_regex) ||
-            !grow(c, (void **)&p->regex_src, &cap_src, c->cap_regex, sizeof(uint32_t))) {
+        if (!GROW(c, regexes, p->nregexes) || !GROW(c, regex_src, p->nregexes)) {
             sl_regex_free(re);
             return;
         }
@@ -512,7 +512,7 @@ static int fact_kind(const ast_expr *e)
 
 static void comp_fact_ref(comp *c, const ast_expr *e, int kind)
 {
-    if (!GROW(c, c->facts, c->nfacts, c->cap_facts))
+    if (!grow(c, (void **)&c->facts, &c->facts_bytes, (size_t)c->nfacts + 1, sizeof *c->facts))
         return;
     uint32_t k = c->p->nfacts[kind]++;
     c->facts[c->nfacts++] = (struct pending_fact){ e, c->file, kind };
@@ -528,8 +528,7 @@ static void comp_fact_bodies(comp *c)
     vm_program *p = c->p;
     uint32_t n[2] = { 0, 0 };
     for (int k = 0; k < 2; k++) {
-        p->fact_pc[k] = prog_alloc(p, ((size_t)p->nfacts[k] + 1) * sizeof(uint32_t));
-        if (!p->fact_pc[k]) {
+        if (!PROG_ARRAY(p, fact_pc[k], (size_t)p->nfacts[k] + 1)) {
             c->oom = true;
             return;
         }
@@ -622,7 +621,7 @@ static void comp_when(comp *c, vm_rule *r, const ast_expr *when)
     r->when_pc = p->code_len;
     c->depth = 0;
     for (uint32_t i = 0; i < n; i++) {
-        if (GROW(c, p->conj_pcs, p->nconj_pcs + 1, c->cap_conj)) {
+        if (GROW(c, conj_pcs, p->nconj_pcs + 1)) {
             p->conj_pcs[p->nconj_pcs++] = p->code_len;
             p->conj_pcs[p->nconj_pcs++] = VM_NO_CODE;
         }
@@ -762,9 +761,7 @@ static void comp_policies(comp *c, comp_policy *ps, size_t n)
     uint32_t nrules = 0;
     for (size_t i = 0; i < n; i++)
         nrules += ps[i].ast->nrules;
-    p->policies = prog_alloc(p, (n ? n : 1) * sizeof *p->policies);
-    p->rules = prog_alloc(p, (nrules ? nrules : 1) * sizeof *p->rules);
-    if (!p->policies || !p->rules) {
+    if (!PROG_ARRAY(p, policies, n ? n : 1) || !PROG_ARRAY(p, rules, nrules ? nrules : 1)) {
         c->oom = true;
         return;
     }
@@ -882,15 +879,17 @@ static sl_value column_value(comp *c, const mf_product *pr, const mf_column *col
     return sl_missing();
 }
 
-static sl_value *alloc_values(comp *c, size_t n)
+/* Allocates values array *at (its size kept in *size) for n values,
+ * zeroed. */
+static void alloc_values(comp *c, sl_value **at, size_t *size, size_t n)
 {
-    sl_value *v = prog_alloc(c->p, (n ? n : 1) * sizeof *v);
+    sl_value *v = prog_array(c->p, (void **)at, size, (n ? n : 1) * sizeof *v);
     if (!v)
         c->oom = true;
     else
         memset(v, 0, (n ? n : 1) * sizeof *v);
-    return v;
 }
+#define ALLOC_VALUES(c, f, n) alloc_values((c), &(c)->p->f, &(c)->p->size.f, (n))
 
 static const char *slot_name(const comp *c, int root, uint32_t i)
 {
@@ -901,7 +900,7 @@ static void resource_values(comp *c, const mf_product *pr)
 {
     vm_program *p = c->p;
     uint32_t np = p->nslots[ROOT_PRODUCT], npt = p->nslots[ROOT_PORT], nc = p->nslots[ROOT_COLUMN];
-    p->product_vals = alloc_values(c, np);
+    ALLOC_VALUES(c, product_vals, np);
     if (!pr || c->oom)
         return;
     p->product_uri = intern_cstr(c, pr->uri);
@@ -910,10 +909,10 @@ static void resource_values(comp *c, const mf_product *pr)
     size_t ncols = 0;
     for (size_t k = 0; k < pr->nports; k++)
         ncols += pr->ports[k].ncolumns;
-    p->ports = prog_alloc(p, (pr->nports ? pr->nports : 1) * sizeof *p->ports);
-    p->port_vals = alloc_values(c, pr->nports * npt);
-    p->col_names = prog_alloc(p, (ncols ? ncols : 1) * sizeof *p->col_names);
-    p->col_vals = alloc_values(c, ncols * nc);
+    PROG_ARRAY(p, ports, pr->nports ? pr->nports : 1);
+    ALLOC_VALUES(c, port_vals, pr->nports * npt);
+    PROG_ARRAY(p, col_names, ncols ? ncols : 1);
+    ALLOC_VALUES(c, col_vals, ncols * nc);
     if (!p->ports || !p->col_names || c->oom) {
         c->oom = true;
         return;
@@ -948,7 +947,6 @@ typedef struct spec {
     vm_frame f;
     sl_ctx cx;
     char scratch[4096];
-    uint32_t cap_entries;
     /* Specialized `when` chains already emitted for the current rule:
      * key (first conjunct kept, static values) -> pc. */
     uint32_t variant_rule;
@@ -984,7 +982,7 @@ static void copy_code(comp *c, uint32_t from, uint32_t to)
     vm_program *p = c->p;
     uint32_t base = p->code_len, nl = p->nlines;
     for (uint32_t i = 0; i < nl; i++)
-        if (p->lines[i].pc >= from && p->lines[i].pc < to && GROW(c, p->lines, p->nlines, c->cap_lines))
+        if (p->lines[i].pc >= from && p->lines[i].pc < to && GROW(c, lines, p->nlines))
             p->lines[p->nlines++] = (struct vm_line){ base + p->lines[i].pc - from, p->lines[i].line,
                                                       p->lines[i].col };
     for (uint32_t pc = from; pc < to && !c->oom; pc++)
@@ -1118,7 +1116,7 @@ static void add_entries(spec *s, vm_range *range, uint32_t action, int target, b
         vm_entry e;
         if (!specialize(s, r, &e))
             continue;
-        if (GROW(c, p->entries, p->nentries, s->cap_entries))
+        if (GROW(c, entries, p->nentries))
             p->entries[p->nentries++] = e;
     }
     range->n = p->nentries - range->first;
@@ -1128,8 +1126,8 @@ static void build_index(comp *c)
 {
     vm_program *p = c->p;
     spec *s = prog_alloc(p, sizeof *s);
-    p->port_index = prog_alloc(p, ((size_t)p->nports * p->nactions + 1) * sizeof *p->port_index);
-    p->col_index = prog_alloc(p, ((size_t)p->ncols * p->nactions + 1) * sizeof *p->col_index);
+    PROG_ARRAY(p, port_index, (size_t)p->nports * p->nactions + 1);
+    PROG_ARRAY(p, col_index, (size_t)p->ncols * p->nactions + 1);
     if (!s || !p->port_index || !p->col_index) {
         c->oom = true;
         prog_dealloc(p, s, sizeof *s);
@@ -1141,7 +1139,7 @@ static void build_index(comp *c)
     s->cx.scratch = s->scratch;
     s->cx.scratch_cap = sizeof s->scratch;
     sl_value stack[256];
-    if (p->max_stack > 256 || !sl_regex_ctx_init(&s->cx)) {
+    if (p->max_stack > 256 || !sl_regex_ctx_init(&s->cx, p->alloc, p->ud)) {
         c->oom = p->max_stack <= 256;
         if (!c->oom)
             error_at(c, (ast_span){ 0, 0, 0, 0 }, NULL, "%s", "expression too deep to evaluate");
@@ -1177,8 +1175,59 @@ static void build_index(comp *c)
 }
 
 /* ==========================================================================
+ * Shrinking to length
+ * ========================================================================== */
+
+/* Shrinks array f, grown by doubling, to its n elements (at least one), so
+ * that a compiled set keeps no spare capacity and its sizes are those a
+ * bundle of it would have. A shrink the allocator refuses is out of memory
+ * like any other refusal. */
+static void trim(comp *c, void **arr, size_t *bytes, size_t n, size_t elem)
+{
+    size_t want = (n ? n : 1) * elem;
+    if (c->oom || !*arr || *bytes == want)
+        return;
+    if (!prog_resize(c->p, arr, bytes, want))
+        c->oom = true;
+}
+#define TRIM(c, f, n) trim((c), (void **)&(c)->p->f, &(c)->p->size.f, (n), sizeof *(c)->p->f)
+
+/* The arrays complete once every rule and fact is compiled. Before
+ * prog_freeze, which points sets into items. */
+static void trim_compiled(comp *c)
+{
+    vm_program *p = c->p;
+    TRIM(c, consts, p->nconsts);
+    TRIM(c, items, p->nitems);
+    TRIM(c, conj_pcs, p->nconj_pcs);
+    TRIM(c, regexes, p->nregexes);
+    TRIM(c, regex_src, p->nregexes);
+    for (int r = 0; r < ROOT_SLOTTED; r++) {
+        TRIM(c, slot_path[r], p->nslots[r]);
+        TRIM(c, slot_type[r], p->nslots[r]);
+    }
+}
+
+/* Those the index adds to: specialized code, its lines, the entries. */
+static void trim_indexed(comp *c)
+{
+    vm_program *p = c->p;
+    TRIM(c, code, p->code_len);
+    TRIM(c, lines, p->nlines);
+    TRIM(c, entries, p->nentries);
+}
+
+/* ==========================================================================
  * Entry point
  * ========================================================================== */
+
+static void free_const_map(comp *c)
+{
+    if (c->const_map)
+        c->p->alloc(c->p->ud, c->const_map, (size_t)c->const_map_cap * sizeof *c->const_map, 0);
+    c->const_map = NULL;
+    c->const_map_cap = 0;
+}
 
 mg_status comp_program(const comp_input *in, sl_alloc_fn alloc, void *ud,
                        diag_list *diags, vm_program **out)
@@ -1203,24 +1252,26 @@ mg_status comp_program(const comp_input *in, sl_alloc_fn alloc, void *ud,
     add_const(&c, sl_bool(false));   /* keeps constant 0 valid for empty sets */
     comp_policies(&c, ps, in->n);
     comp_fact_bodies(&c);
-    alloc(ud, ps, in->n * sizeof *ps, 0);
-    alloc(ud, c.facts, (size_t)c.cap_facts * sizeof *c.facts, 0);
+    if (ps)
+        alloc(ud, ps, in->n * sizeof *ps, 0);
+    if (c.facts)
+        alloc(ud, c.facts, c.facts_bytes, 0);
+    free_const_map(&c);
     if (c.oom)
         goto oom;
     if (diags->errors) {
-        alloc(ud, c.const_map, (size_t)c.const_map_cap * sizeof *c.const_map, 0);
         prog_free(p);
         return MG_ETYPE;
     }
     resource_values(&c, in->product);
+    trim_compiled(&c);
     if (c.oom)
         goto oom;
     prog_freeze(p);
     if (!prog_null_facts(p))
         goto oom;
     build_index(&c);
-    alloc(ud, c.const_map, (size_t)c.const_map_cap * sizeof *c.const_map, 0);
-    c.const_map = NULL;
+    trim_indexed(&c);
     if (c.oom || !prog_build_forms(p) || !prog_digest(p))
         goto oom;
     if (diags->errors) {
@@ -1230,7 +1281,7 @@ mg_status comp_program(const comp_input *in, sl_alloc_fn alloc, void *ud,
     *out = p;
     return MG_OK;
 oom:
-    alloc(ud, c.const_map, (size_t)c.const_map_cap * sizeof *c.const_map, 0);
+    free_const_map(&c);
     prog_free(p);
     return MG_ENOMEM;
 }

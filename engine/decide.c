@@ -51,7 +51,7 @@ mg_status mg_decision_new(const mg_policy_set *set, mg_decision **out, mg_error 
     d->cx.scratch_cap = MG_SCRATCH_BYTES;
     d->audit_seq = -1;
     d->deciding = d->would_deciding = RULE_NONE;
-    if (!d->scratch || !d->stack || !d->cols || !d->trace || !sl_regex_ctx_init(&d->cx)) {
+    if (!d->scratch || !d->stack || !d->cols || !d->trace || !sl_regex_ctx_init(&d->cx, d->alloc, d->ud)) {
         mg_decision_free(d);
         return MG_ENOMEM;
     }

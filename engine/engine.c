@@ -79,7 +79,7 @@ mg_status mg_engine_new(const mg_config *cfg, mg_engine **out, mg_error *err)
     else
         randombytes_buf(e->mask_key, sizeof e->mask_key);
     pthread_mutex_init(&e->lock, NULL);
-    mg__mesh_cache_init(&e->meshes, cfg && cfg->no_mesh_cache);
+    mg__mesh_cache_init(&e->meshes, cfg && cfg->no_mesh_cache, alloc, ud);
     *out = e;
     return MG_OK;
 }

@@ -186,8 +186,8 @@ static void port_forms(vm_program *p, uint32_t port, vm_frame *res)
 bool prog_build_forms(vm_program *p)
 {
     size_t n = (size_t)p->nentries + 1;
-    p->hot = prog_alloc(p, n * sizeof *p->hot);
-    p->unless_forms = prog_alloc(p, n * sizeof *p->unless_forms);
+    PROG_ARRAY(p, hot, n);
+    PROG_ARRAY(p, unless_forms, n);
     char scratch[256];
     size_t stack_bytes = ((size_t)p->max_stack + 1) * sizeof(sl_value);
     sl_value *stack = prog_alloc(p, stack_bytes);

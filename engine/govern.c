@@ -33,7 +33,7 @@ static mg_status geval_open(geval *g, const mg_policy_set *set, int port, int co
     g->cx.scratch = g->scratch;
     g->cx.scratch_cap = sizeof g->scratch;
     g->cx.now_us = now_us;
-    if (!g->stack || !sl_regex_ctx_init(&g->cx)) {
+    if (!g->stack || !sl_regex_ctx_init(&g->cx, set->alloc, set->ud)) {
         mg__free(set->alloc, set->ud, g->stack, (p->max_stack + 1) * sizeof *g->stack);
         g->stack = NULL;
         return mg_error_set(err, MG_ENOMEM, NULL, 0, 0, "out of memory");

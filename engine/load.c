@@ -163,10 +163,12 @@ mg_status mg_compile(mg_engine *e, const mg_compile_input *in, mg_policy_set **o
     mf_product *pr = NULL;
     mf_mesh *m = NULL;
     mg_status s = MG_OK;
+    mf_mem mem;
+    mem.alloc = mg__engine_alloc(e, &mem.ud);
     if (in->product)
-        s = mf_product_parse(in->product->name, in->product->text, in->product->len, &pr, err);
+        s = mf_product_parse_in(&mem, in->product->name, in->product->text, in->product->len, &pr, err);
     if (s == MG_OK && in->mesh)
-        s = mf_mesh_parse(in->mesh->name, in->mesh->text, in->mesh->len, &m, err);
+        s = mf_mesh_parse_in(&mem, in->mesh->name, in->mesh->text, in->mesh->len, &m, err);
     if (s == MG_OK)
         s = compile_all(e, in->policies, in->n_policies, pr, m, out, err);
     mf_product_free(pr);
@@ -180,8 +182,9 @@ mg_status mg_compile(mg_engine *e, const mg_compile_input *in, mg_policy_set **o
 
 #define MAX_POLICY_FILE (16u << 20)
 
-/* Reads a whole file into a malloc'd buffer. */
-static mg_status read_file(const char *path, char **text, size_t *len, mg_error *err)
+/* Reads a whole file into a buffer of *len + 1 bytes (NUL-terminated) from
+ * the engine's allocator. */
+static mg_status read_file(mg_engine *e, const char *path, char **text, size_t *len, mg_error *err)
 {
     *text = NULL;
     FILE *f = fopen(path, "rb");
@@ -197,15 +200,26 @@ static mg_status read_file(const char *path, char **text, size_t *len, mg_error 
         return mg_error_set(err, MG_ELIMIT, path, 0, 0, "file is %lld bytes; the limit is %u",
                             (long long)st.st_size, MAX_POLICY_FILE);
     }
-    char *buf = malloc((size_t)st.st_size + 1);
+    void *ud;
+    sl_alloc_fn alloc = mg__engine_alloc(e, &ud);
+    size_t size = (size_t)st.st_size + 1;
+    char *buf = mg__alloc(alloc, ud, size);
     size_t n = buf ? fread(buf, 1, (size_t)st.st_size, f) : 0;
     int bad = ferror(f);
     fclose(f);
     if (!buf)
         return mg_error_set(err, MG_ENOMEM, path, 0, 0, "out of memory");
     if (bad) {
-        free(buf);
+        mg__free(alloc, ud, buf, size);
         return mg_error_set(err, MG_EIO, path, 0, 0, "read error");
+    }
+    if (n + 1 != size) {       /* the file shrank while being read */
+        char *fit = alloc(ud, buf, size, n + 1);
+        if (!fit) {
+            mg__free(alloc, ud, buf, size);
+            return mg_error_set(err, MG_ENOMEM, path, 0, 0, "out of memory");
+        }
+        buf = fit;
     }
     buf[n] = 0;
     *text = buf;
@@ -234,27 +248,35 @@ static mg_status global_path(const mf_mesh *m, const mf_adopt *ad, char *buf, si
     return MG_OK;
 }
 
-static void free_sources(mg_source *srcs, size_t n)
+/* The sources of a product's set: names and texts from the engine's
+ * allocator, given back with their sizes (strlen + 1, len + 1). */
+static void free_sources(mg_engine *e, mg_source *srcs, size_t n, size_t cap)
 {
+    void *ud;
+    sl_alloc_fn alloc = mg__engine_alloc(e, &ud);
     for (size_t i = 0; i < n; i++) {
-        free((char *)srcs[i].name);
-        free((char *)srcs[i].text);
+        mg__free(alloc, ud, (char *)srcs[i].name, strlen(srcs[i].name) + 1);
+        mg__free(alloc, ud, (char *)srcs[i].text, srcs[i].len + 1);
     }
-    free(srcs);
+    mg__free(alloc, ud, srcs, (cap ? cap : 1) * sizeof *srcs);
 }
 
-static mg_status add_source(mg_source *srcs, size_t *n, const char *path, mg_error *err)
+static mg_status add_source(mg_engine *e, mg_source *srcs, size_t *n, const char *path, mg_error *err)
 {
     char *text;
     size_t len = 0;
-    mg_status s = read_file(path, &text, &len, err);
+    mg_status s = read_file(e, path, &text, &len, err);
     if (s)
         return s;
-    char *name = strdup(path);
+    void *ud;
+    sl_alloc_fn alloc = mg__engine_alloc(e, &ud);
+    size_t size = strlen(path) + 1;
+    char *name = mg__alloc(alloc, ud, size);
     if (!name) {
-        free(text);
+        mg__free(alloc, ud, text, len + 1);
         return mg_error_set(err, MG_ENOMEM, NULL, 0, 0, "out of memory");
     }
+    memcpy(name, path, size);
     srcs[(*n)++] = (mg_source){ name, text, len };
     return MG_OK;
 }
@@ -263,19 +285,21 @@ mg_status mg__load_product(mg_engine *e, const mf_mesh *m, const mf_product *pr,
                            mg_policy_set **out, mg_error *err)
 {
     size_t cap = pr->nadopts + pr->policies.n, n = 0;
-    mg_source *srcs = calloc(cap ? cap : 1, sizeof *srcs);
+    void *ud;
+    sl_alloc_fn alloc = mg__engine_alloc(e, &ud);
+    mg_source *srcs = mg__alloc(alloc, ud, (cap ? cap : 1) * sizeof *srcs);
     if (!srcs)
         return mg_error_set(err, MG_ENOMEM, NULL, 0, 0, "out of memory");
     mg_status s = MG_OK;
     char path[4096];
     for (size_t i = 0; s == MG_OK && i < pr->nadopts; i++)
         if ((s = global_path(m, &pr->adopts[i], path, sizeof path, err)) == MG_OK)
-            s = add_source(srcs, &n, path, err);
+            s = add_source(e, srcs, &n, path, err);
     for (size_t i = 0; s == MG_OK && i < pr->policies.n; i++)
-        s = add_source(srcs, &n, pr->policies.v[i], err);
+        s = add_source(e, srcs, &n, pr->policies.v[i], err);
     if (s == MG_OK)
         s = compile_all(e, srcs, n, pr, m, out, err);
-    free_sources(srcs, n);
+    free_sources(e, srcs, n, cap);
     return s;
 }
 

@@ -31,6 +31,7 @@
  * ========================================================================== */
 
 typedef struct ld {
+    const mf_mem *mem;       /* where the result's memory comes from */
     const char *file;        /* name for errors, owned by the result */
     const char *text;
     size_t len;
@@ -60,7 +61,7 @@ static char *render_detail(const char *file, const char *text, size_t len,
     while (eol < end && *eol != '\n' && *eol != '\r')
         eol++;
     size_t cap = strlen(file) + strlen(msg) + 2 * (size_t)(eol - p) + 64;
-    char *out = malloc(cap);
+    char *out = malloc(cap);     /* the caller's, in mg_error: freed with free */
     if (!out)
         return NULL;
     int n = snprintf(out, cap, "%s:%d:%d: error: %s\n%.*s\n", file, line, col,
@@ -123,26 +124,100 @@ static bool oom(ld *L)
 }
 
 /* ==========================================================================
+ * Memory
+ * ==========================================================================
+ * A description's strings and arrays, and the reader's scratch, come from
+ * its mf_mem: the engine's allocator, or malloc. Each block carries its
+ * size in a header in front of it (as pcre2's blocks do, stdlib/regex.c),
+ * so that it goes back with its exact size although the reader fills
+ * arrays only partly when it stops at an error, cuts strings in place and
+ * replaces them as it goes: no capacity needs keeping beside each. */
+
+typedef union mem_hdr {
+    size_t size;             /* of the block, header included */
+    max_align_t align;
+} mem_hdr;
+
+static void *malloc_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
+{
+    (void)ud;
+    (void)osize;
+    if (nsize == 0) {
+        free(ptr);
+        return NULL;
+    }
+    return realloc(ptr, nsize);
+}
+
+static const mf_mem malloc_mem = { malloc_alloc, NULL };
+
+/* mem, or malloc when it names no allocator. */
+static const mf_mem *mem_of(const mf_mem *mem)
+{
+    return mem && mem->alloc ? mem : &malloc_mem;
+}
+
+static void *mem_realloc(const mf_mem *mem, void *p, size_t n)
+{
+    if (n > SIZE_MAX - sizeof(mem_hdr))
+        return NULL;
+    mem_hdr *old = p ? (mem_hdr *)p - 1 : NULL;
+    mem_hdr *h = mem->alloc(mem->ud, old, old ? old->size : 0, n + sizeof *h);
+    if (!h)
+        return NULL;
+    h->size = n + sizeof *h;
+    return h + 1;
+}
+
+static void *mem_alloc(const mf_mem *mem, size_t n)
+{
+    return mem_realloc(mem, NULL, n);
+}
+
+static void *mem_calloc(const mf_mem *mem, size_t cnt, size_t elem)
+{
+    if (elem && cnt > SIZE_MAX / elem)
+        return NULL;
+    void *p = mem_alloc(mem, cnt * elem);
+    if (p)
+        memset(p, 0, cnt * elem);
+    return p;
+}
+
+static void mem_free(const mf_mem *mem, void *p)
+{
+    if (!p)
+        return;
+    mem_hdr *h = (mem_hdr *)p - 1;
+    mem->alloc(mem->ud, h, h->size, 0);
+}
+
+void mf_mem_free(const mf_mem *mem, void *p)
+{
+    mem_free(mem_of(mem), p);
+}
+
+/* ==========================================================================
  * Small helpers: strings, paths, names, suggestions
  * ========================================================================== */
 
-static char *dup_str(const char *s)
+static char *dup_str(const mf_mem *mem, const char *s)
 {
     size_t n = strlen(s) + 1;
-    char *d = malloc(n);
+    char *d = mem_alloc(mem, n);
     if (d)
         memcpy(d, s, n);
     return d;
 }
 
 /* rel resolved against dir: absolute paths and dir "." leave rel as is. */
-static char *path_join(const char *dir, const char *rel)
+static char *path_join(const mf_mem *mem, const char *dir, const char *rel)
 {
     if (rel[0] == '/' || !dir[0] || !strcmp(dir, "."))
-        return dup_str(rel);
+        return dup_str(mem, rel);
     size_t dl = strlen(dir), rl = strlen(rel);
     bool slash = dir[dl - 1] != '/';
-    char *p = malloc(dl + slash + rl + 1);
+    char *p = mem_alloc(mem, dl + slash + rl + 1);
     if (!p)
         return NULL;
     memcpy(p, dir, dl);
@@ -153,13 +228,13 @@ static char *path_join(const char *dir, const char *rel)
 }
 
 /* The directory part of path: "." when there is none. */
-static char *dir_of(const char *path)
+static char *dir_of(const mf_mem *mem, const char *path)
 {
     const char *slash = strrchr(path, '/');
     if (!slash)
-        return dup_str(".");
+        return dup_str(mem, ".");
     size_t n = slash == path ? 1 : (size_t)(slash - path);
-    char *d = malloc(n + 1);
+    char *d = mem_alloc(mem, n + 1);
     if (d) {
         memcpy(d, path, n);
         d[n] = 0;
@@ -390,8 +465,8 @@ static bool get_str(ld *L, const yaml_node_t *n, const char *key, bool item, cha
 {
     if (!is_str(n))
         return type_error(L, n, "a string", key, item);
-    free(*out);
-    if (!(*out = dup_str(sval(n))))
+    mem_free(L->mem, *out);
+    if (!(*out = dup_str(L->mem, sval(n))))
         return oom(L);
     return true;
 }
@@ -455,17 +530,17 @@ static bool get_enum(ld *L, const yaml_node_t *n, const char *key, const char *c
         return false;
     for (size_t i = 0; i < nopts; i++)
         if (!strcmp(s, opts[i])) {
-            free(s);
+            mem_free(L->mem, s);
             *idx = (int)i;
             if (!out)
                 return true;
-            free(*out);
-            return (*out = dup_str(opts[i])) != NULL || oom(L);
+            mem_free(L->mem, *out);
+            return (*out = dup_str(L->mem, opts[i])) != NULL || oom(L);
         }
     char list[256], h[96];
     fail(L, n, "invalid %s `%s`: expected %s%s", key, s, one_of(list, sizeof list, opts, nopts),
          hint(h, sizeof h, s, opts, nopts));
-    free(s);
+    mem_free(L->mem, s);
     return false;
 }
 
@@ -479,8 +554,8 @@ static bool get_strs(ld *L, const yaml_node_t *n, const char *key, const char *b
     size_t cnt = seq_len(n);
     if (cnt == 0)
         return true;
-    out->v = calloc(cnt, sizeof *out->v);
-    out->locs = calloc(cnt, sizeof *out->locs);
+    out->v = mem_calloc(L->mem, cnt, sizeof *out->v);
+    out->locs = mem_calloc(L->mem, cnt, sizeof *out->locs);
     if (!out->v || !out->locs)
         return oom(L);
     for (size_t i = 0; i < cnt; i++) {
@@ -495,10 +570,10 @@ static bool get_strs(ld *L, const yaml_node_t *n, const char *key, const char *b
         if (check && !check(L, it, key))
             return false;
         if (base) {
-            char *r = path_join(base, s);
+            char *r = path_join(L->mem, base, s);
             if (!r)
                 return oom(L);
-            free(s);
+            mem_free(L->mem, s);
             out->v[out->n - 1] = r;
         }
     }
@@ -571,7 +646,7 @@ static bool unique_keys(ld *L, const yaml_node_t *map, const char *what)
     size_t n = (size_t)(map->data.mapping.pairs.top - map->data.mapping.pairs.start), k = 0;
     if (n < 2)
         return true;
-    key_ref *refs = malloc(n * sizeof *refs);
+    key_ref *refs = mem_alloc(L->mem, n * sizeof *refs);
     if (!refs)
         return oom(L);
     for (size_t i = 0; i < n; i++) {
@@ -580,7 +655,7 @@ static bool unique_keys(ld *L, const yaml_node_t *map, const char *what)
             refs[k++] = (key_ref){ sval(key), i };
     }
     size_t first = first_repeat(refs, k, n);
-    free(refs);
+    mem_free(L->mem, refs);
     if (first == n)
         return true;
     yaml_node_t *key = node_at(L, map->data.mapping.pairs.start[first].key);
@@ -599,7 +674,7 @@ static bool parse_attrs(ld *L, const yaml_node_t *n, const char *key, mf_attr **
     size_t cnt = (size_t)(n->data.mapping.pairs.top - n->data.mapping.pairs.start);
     if (cnt == 0)
         return true;
-    if (!(*out = calloc(cnt, sizeof **out)))
+    if (!(*out = mem_calloc(L->mem, cnt, sizeof **out)))
         return oom(L);
     for (size_t i = 0; i < cnt; i++) {
         yaml_node_pair_t *pr = &n->data.mapping.pairs.start[i];
@@ -639,7 +714,7 @@ static bool parse_slos(ld *L, const yaml_node_t *n, mf_port *pt)
     size_t cnt = (size_t)(n->data.mapping.pairs.top - n->data.mapping.pairs.start);
     if (cnt == 0)
         return true;
-    if (!(pt->slos = calloc(cnt, sizeof *pt->slos)))
+    if (!(pt->slos = mem_calloc(L->mem, cnt, sizeof *pt->slos)))
         return oom(L);
     for (size_t i = 0; i < cnt; i++) {
         yaml_node_pair_t *pr = &n->data.mapping.pairs.start[i];
@@ -651,7 +726,7 @@ static bool parse_slos(ld *L, const yaml_node_t *n, mf_port *pt)
         a->loc = loc_of(L, v);
         if (v->type != YAML_SCALAR_NODE || scalar_kind(v) == SC_NULL)
             return type_error(L, v, "a scalar", a->key, false);
-        if (!(a->str = dup_str(sval(v))))
+        if (!(a->str = dup_str(L->mem, sval(v))))
             return oom(L);
     }
     return true;
@@ -733,7 +808,7 @@ static bool unique_names(ld *L, key_ref *refs, size_t n, const yaml_node_t *cons
     for (size_t i = 0; i < n && at < n; i++)
         if (refs[i].i == at)
             name = refs[i].s;
-    free(refs);
+    mem_free(L->mem, refs);
     if (at == n)
         return true;
     char msg[256];
@@ -744,7 +819,7 @@ static bool unique_names(ld *L, key_ref *refs, size_t n, const yaml_node_t *cons
 /* An array for n key_refs (at least one slot). */
 static key_ref *refs_new(ld *L, size_t n)
 {
-    key_ref *r = malloc((n ? n : 1) * sizeof *r);
+    key_ref *r = mem_alloc(L->mem, (n ? n : 1) * sizeof *r);
     if (!r)
         oom(L);
     return r;
@@ -768,8 +843,8 @@ static bool port_name(ld *L, const yaml_node_t *map, const yaml_node_t *v, mf_po
 
 static bool port_defaults(ld *L, mf_port *pt)
 {
-    pt->visibility = dup_str("domain");
-    pt->subject_key = dup_str("");
+    pt->visibility = dup_str(L->mem, "domain");
+    pt->subject_key = dup_str(L->mem, "");
     return (pt->visibility && pt->subject_key) || oom(L);
 }
 
@@ -793,7 +868,7 @@ static bool parse_input_port(ld *L, const yaml_node_t *n, mf_product *p)
     if (!colon || colon - s < 5 || !split_uri(s, (size_t)(colon - s), &d, &dl, &nm, &nl) ||
         !is_segment(colon + 1, strlen(colon + 1)))
         return fail(L, v[1], "invalid `from` `%s`: expected dp://<domain>/<name>:<port>", s);
-    if (!(pt->from_port = dup_str(colon + 1)))
+    if (!(pt->from_port = dup_str(L->mem, colon + 1)))
         return oom(L);
     *colon = 0;
     return true;
@@ -824,7 +899,7 @@ static bool parse_output_port(ld *L, const yaml_node_t *n, mf_product *p)
         if (!want_seq(L, v[7], "schema"))
             return false;
         size_t cnt = seq_len(v[7]);
-        if (cnt && !(pt->columns = calloc(cnt, sizeof *pt->columns)))
+        if (cnt && !(pt->columns = mem_calloc(L->mem, cnt, sizeof *pt->columns)))
             return oom(L);
         for (size_t i = 0; i < cnt; i++)
             if (!parse_column(L, seq_item(L, v[7], i), pt))
@@ -899,7 +974,7 @@ static bool product_identity(ld *L, yaml_node_t *const *v, mf_product *p)
     size_t dl, nl;
     if (!split_uri(p->uri, strlen(p->uri), &d, &dl, &nm, &nl))
         return fail(L, v[P_URI], "invalid product URI `%s`: expected dp://<domain>/<name>", p->uri);
-    if (!(p->name = dup_str(nm)))
+    if (!(p->name = dup_str(L->mem, nm)))
         return oom(L);
     if (!get_segment(L, v[P_DOMAIN], "domain", "domain", &p->domain))
         return false;
@@ -921,7 +996,7 @@ static bool parse_product(ld *L, const yaml_node_t *root, mf_product *p)
         !need(L, root, v[P_OWNER], "owner", "product") ||
         !product_identity(L, v, p) || !get_text(L, v[P_OWNER], "owner", &p->owner))
         return false;
-    if (!(p->lifecycle = dup_str("active")))
+    if (!(p->lifecycle = dup_str(L->mem, "active")))
         return oom(L);
     if ((v[P_KIND] && !get_enum(L, v[P_KIND], "kind", product_kinds, COUNT(product_kinds), &idx, &p->kind)) ||
         (v[P_LIFECYCLE] && !get_enum(L, v[P_LIFECYCLE], "lifecycle", product_lifecycles,
@@ -935,15 +1010,15 @@ static bool parse_product(ld *L, const yaml_node_t *root, mf_product *p)
     if (v[P_DATABASE]) {
         char *rel = NULL;
         bool ok = get_text(L, v[P_DATABASE], "database", &rel);
-        p->database = ok ? path_join(p->dir, rel) : NULL;
-        free(rel);
+        p->database = ok ? path_join(L->mem, p->dir, rel) : NULL;
+        mem_free(L->mem, rel);
         if (!ok || !p->database)
             return ok ? oom(L) : false;
     }
     /* Input and output ports share one array (inputs first) and one namespace. */
     size_t nad = seq_count(v[P_ADOPTS]), nports = seq_count(v[P_INPUTS]) + seq_count(v[P_OUTPUTS]);
-    if ((nad && !(p->adopts = calloc(nad, sizeof *p->adopts))) ||
-        (nports && !(p->ports = calloc(nports, sizeof *p->ports))))
+    if ((nad && !(p->adopts = mem_calloc(L->mem, nad, sizeof *p->adopts))) ||
+        (nports && !(p->ports = mem_calloc(L->mem, nports, sizeof *p->ports))))
         return oom(L);
     if ((v[P_ADOPTS] && !parse_list(L, v[P_ADOPTS], "adopts", p, parse_adopt)) ||
         (v[P_INPUTS] && !parse_list(L, v[P_INPUTS], "input_ports", p, parse_input_port)) ||
@@ -1004,11 +1079,11 @@ static bool parse_global(ld *L, const yaml_node_t *n, mf_mesh *m)
         g->file_loc = loc_of(L, v[4]);
     } else {
         size_t k = strlen(g->id) + sizeof ".policy";
-        if ((rel = malloc(k)) != NULL)
+        if ((rel = mem_alloc(L->mem, k)) != NULL)
             snprintf(rel, k, "%s.policy", g->id);
     }
-    g->file = rel ? path_join(m->global_dir, rel) : NULL;
-    free(rel);
+    g->file = rel ? path_join(L->mem, m->global_dir, rel) : NULL;
+    mem_free(L->mem, rel);
     return g->file != NULL || oom(L);
 }
 
@@ -1041,14 +1116,14 @@ static bool parse_schema_root(ld *L, const yaml_node_t *n, const char *root, mf_
         mf_schema_attr *a = &m->schema[m->nschema++];
         char *attr = NULL;
         if (!get_ident(L, k, root, true, "attribute name", &attr)) {
-            free(attr);     /* get_ident hands back the bad name it refused */
+            mem_free(L->mem, attr);     /* get_ident hands back the bad name it refused */
             return false;
         }
         size_t len = strlen(root) + 1 + strlen(attr) + 1;
-        a->path = malloc(len);
+        a->path = mem_alloc(L->mem, len);
         if (a->path)
             snprintf(a->path, len, "%s.%s", root, attr);
-        free(attr);
+        mem_free(L->mem, attr);
         if (!a->path)
             return oom(L);
         a->loc = loc_of(L, v);
@@ -1074,7 +1149,7 @@ static bool parse_schema(ld *L, const yaml_node_t *n, mf_mesh *m)
     for (size_t i = 0; i < COUNT(keys); i++)
         if (v[i] && v[i]->type == YAML_MAPPING_NODE)
             cnt += (size_t)(v[i]->data.mapping.pairs.top - v[i]->data.mapping.pairs.start);
-    if (cnt && !(m->schema = calloc(cnt, sizeof *m->schema)))
+    if (cnt && !(m->schema = mem_calloc(L->mem, cnt, sizeof *m->schema)))
         return oom(L);
     m->has_schema = true;
     for (size_t i = 0; i < COUNT(keys); i++)
@@ -1109,8 +1184,8 @@ static bool parse_audit(ld *L, const yaml_node_t *n, mf_mesh *m)
         return true;
     char *rel = NULL;
     bool ok = get_text(L, v[0], "dir", &rel);
-    m->audit_dir = ok ? path_join(m->dir, rel) : NULL;
-    free(rel);
+    m->audit_dir = ok ? path_join(L->mem, m->dir, rel) : NULL;
+    mem_free(L->mem, rel);
     return ok ? (m->audit_dir != NULL || oom(L)) : false;
 }
 
@@ -1132,15 +1207,15 @@ static bool parse_mesh(ld *L, const yaml_node_t *root, mf_mesh *m)
     char *rel = NULL;
     if (v[M_GLOBAL_DIR] && !get_text(L, v[M_GLOBAL_DIR], "global_policies", &rel))
         return false;
-    m->global_dir = path_join(m->dir, rel ? rel : "policies/global");
-    free(rel);
+    m->global_dir = path_join(L->mem, m->dir, rel ? rel : "policies/global");
+    mem_free(L->mem, rel);
     if (!m->global_dir)
         return oom(L);
     if (v[M_POLICIES]) {
         const yaml_node_t *n = v[M_POLICIES];
         if (!want_seq(L, n, "policies"))
             return false;
-        if (seq_len(n) && !(m->globals = calloc(seq_len(n), sizeof *m->globals)))
+        if (seq_len(n) && !(m->globals = mem_calloc(L->mem, seq_len(n), sizeof *m->globals)))
             return oom(L);
         for (size_t i = 0; i < seq_len(n); i++)
             if (!parse_global(L, seq_item(L, n, i), m))
@@ -1300,110 +1375,113 @@ static void ld_done(ld *L)
  * Freeing
  * ========================================================================== */
 
-static void strs_free(mf_strs *s)
+static void strs_free(const mf_mem *mem, mf_strs *s)
 {
     for (size_t i = 0; i < s->n; i++)
-        free(s->v[i]);
-    free(s->v);
-    free(s->locs);
+        mem_free(mem, s->v[i]);
+    mem_free(mem, s->v);
+    mem_free(mem, s->locs);
 }
 
-static void attrs_free(mf_attr *a, size_t n)
+static void attrs_free(const mf_mem *mem, mf_attr *a, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
-        free(a[i].key);
-        free(a[i].str);
-        strs_free(&a[i].list);
+        mem_free(mem, a[i].key);
+        mem_free(mem, a[i].str);
+        strs_free(mem, &a[i].list);
     }
-    free(a);
+    mem_free(mem, a);
 }
 
-static void port_fini(mf_port *pt)
+static void port_fini(const mf_mem *mem, mf_port *pt)
 {
-    free(pt->name);
-    free(pt->visibility);
-    strs_free(&pt->tags);
-    free(pt->subject_key);
-    free(pt->from_product);
-    free(pt->from_port);
-    free(pt->table);
+    mem_free(mem, pt->name);
+    mem_free(mem, pt->visibility);
+    strs_free(mem, &pt->tags);
+    mem_free(mem, pt->subject_key);
+    mem_free(mem, pt->from_product);
+    mem_free(mem, pt->from_port);
+    mem_free(mem, pt->table);
     for (size_t i = 0; i < pt->ncolumns; i++) {
-        free(pt->columns[i].name);
-        free(pt->columns[i].type);
-        strs_free(&pt->columns[i].tags);
+        mem_free(mem, pt->columns[i].name);
+        mem_free(mem, pt->columns[i].type);
+        strs_free(mem, &pt->columns[i].tags);
     }
-    free(pt->columns);
-    attrs_free(pt->attrs, pt->nattrs);
-    attrs_free(pt->slos, pt->nslos);
+    mem_free(mem, pt->columns);
+    attrs_free(mem, pt->attrs, pt->nattrs);
+    attrs_free(mem, pt->slos, pt->nslos);
 }
 
-static void product_fini(mf_product *p)
+static void product_fini(const mf_mem *mem, mf_product *p)
 {
-    free(p->uri);
-    free(p->name);
-    free(p->domain);
-    free(p->owner);
-    free(p->lifecycle);
-    free(p->kind);
-    strs_free(&p->allowed_regions);
-    attrs_free(p->attrs, p->nattrs);
+    mem_free(mem, p->uri);
+    mem_free(mem, p->name);
+    mem_free(mem, p->domain);
+    mem_free(mem, p->owner);
+    mem_free(mem, p->lifecycle);
+    mem_free(mem, p->kind);
+    strs_free(mem, &p->allowed_regions);
+    attrs_free(mem, p->attrs, p->nattrs);
     for (size_t i = 0; i < p->nadopts; i++)
-        free(p->adopts[i].policy);
-    free(p->adopts);
-    strs_free(&p->policies);
-    strs_free(&p->tests);
-    free(p->database);
+        mem_free(mem, p->adopts[i].policy);
+    mem_free(mem, p->adopts);
+    strs_free(mem, &p->policies);
+    strs_free(mem, &p->tests);
+    mem_free(mem, p->database);
     for (size_t i = 0; i < p->nports; i++)
-        port_fini(&p->ports[i]);
-    free(p->ports);
-    free(p->dir);
-    free(p->path);
+        port_fini(mem, &p->ports[i]);
+    mem_free(mem, p->ports);
+    mem_free(mem, p->dir);
+    mem_free(mem, p->path);
 }
 
 void mf_product_free(mf_product *p)
 {
     if (!p)
         return;
-    product_fini(p);
-    free(p);
+    mf_mem mem = p->mem;    /* p's own block goes last */
+    product_fini(&mem, p);
+    mem_free(&mem, p);
 }
 
 void mf_mesh_free(mf_mesh *m)
 {
     if (!m)
         return;
-    free(m->name);
-    free(m->dir);
-    free(m->path);
-    free(m->global_dir);
+    mf_mem mem = m->mem;
+    mem_free(&mem, m->name);
+    mem_free(&mem, m->dir);
+    mem_free(&mem, m->path);
+    mem_free(&mem, m->global_dir);
     for (size_t i = 0; i < m->nglobals; i++) {
-        free(m->globals[i].id);
-        free(m->globals[i].file);
+        mem_free(&mem, m->globals[i].id);
+        mem_free(&mem, m->globals[i].file);
     }
-    free(m->globals);
+    mem_free(&mem, m->globals);
     for (size_t i = 0; i < m->nschema; i++)
-        free(m->schema[i].path);
-    free(m->schema);
-    strs_free(&m->actions);
-    free(m->audit_dir);
+        mem_free(&mem, m->schema[i].path);
+    mem_free(&mem, m->schema);
+    strs_free(&mem, &m->actions);
+    mem_free(&mem, m->audit_dir);
     for (size_t i = 0; i < m->nproducts; i++)
-        product_fini(&m->products[i]);
-    free(m->products);
-    free(m);
+        product_fini(&mem, &m->products[i]);
+    mem_free(&mem, m->products);
+    mem_free(&mem, m);
 }
 
 /* ==========================================================================
  * Parsing from memory
  * ========================================================================== */
 
-/* Fills *p (zeroed) from text; the path and dir are set first so that every
- * location can point at p->path. */
-static mg_status product_from_text(const char *name, const char *text, size_t len,
+/* Fills *p (zeroed) from text with memory from mem; the path and dir are
+ * set first so that every location can point at p->path. */
+static mg_status product_from_text(const mf_mem *mem, const char *name, const char *text, size_t len,
                                    mf_product *p, mg_error *err)
 {
-    ld L = { .text = text, .len = len, .err = err };
-    p->path = dup_str(name);
-    p->dir = dir_of(name);
+    ld L = { .mem = mem, .text = text, .len = len, .err = err };
+    p->mem = *mem;
+    p->path = dup_str(mem, name);
+    p->dir = dir_of(mem, name);
     if (!p->path || !p->dir)
         return mg_error_set(err, MG_ENOMEM, NULL, 0, 0, "out of memory");
     L.file = p->path;
@@ -1414,18 +1492,19 @@ static mg_status product_from_text(const char *name, const char *text, size_t le
     return L.st;
 }
 
-mg_status mf_product_parse(const char *name, const char *text, size_t len,
-                           mf_product **out, mg_error *err)
+mg_status mf_product_parse_in(const mf_mem *mem, const char *name, const char *text, size_t len,
+                              mf_product **out, mg_error *err)
 {
     if (!out)
         return mg_error_set(err, MG_EINVAL, NULL, 0, 0, "out is NULL");
     *out = NULL;
     if (!name || (!text && len))
         return mg_error_set(err, MG_EINVAL, NULL, 0, 0, "NULL argument");
-    mf_product *p = calloc(1, sizeof *p);
+    mem = mem_of(mem);
+    mf_product *p = mem_calloc(mem, 1, sizeof *p);
     if (!p)
         return mg_error_set(err, MG_ENOMEM, NULL, 0, 0, "out of memory");
-    mg_status s = product_from_text(name, text ? text : "", len, p, err);
+    mg_status s = product_from_text(mem, name, text ? text : "", len, p, err);
     if (s != MG_OK) {
         mf_product_free(p);
         return s;
@@ -1434,20 +1513,28 @@ mg_status mf_product_parse(const char *name, const char *text, size_t len,
     return MG_OK;
 }
 
-mg_status mf_mesh_parse(const char *name, const char *text, size_t len,
-                        mf_mesh **out, mg_error *err)
+mg_status mf_product_parse(const char *name, const char *text, size_t len, mf_product **out, mg_error *err)
+{
+    return mf_product_parse_in(NULL, name, text, len, out, err);
+}
+
+mg_status mf_mesh_parse_in(const mf_mem *mem, const char *name, const char *text, size_t len,
+                           mf_mesh **out, mg_error *err)
 {
     if (!out)
         return mg_error_set(err, MG_EINVAL, NULL, 0, 0, "out is NULL");
     *out = NULL;
     if (!name || (!text && len))
         return mg_error_set(err, MG_EINVAL, NULL, 0, 0, "NULL argument");
-    mf_mesh *m = calloc(1, sizeof *m);
-    if (!m || !(m->path = dup_str(name)) || !(m->dir = dir_of(name))) {
+    mem = mem_of(mem);
+    mf_mesh *m = mem_calloc(mem, 1, sizeof *m);
+    if (m)
+        m->mem = *mem;
+    if (!m || !(m->path = dup_str(mem, name)) || !(m->dir = dir_of(mem, name))) {
         mf_mesh_free(m);
         return mg_error_set(err, MG_ENOMEM, NULL, 0, 0, "out of memory");
     }
-    ld L = { .file = m->path, .text = text ? text : "", .len = len, .err = err };
+    ld L = { .mem = mem, .file = m->path, .text = text ? text : "", .len = len, .err = err };
     yaml_node_t *root;
     if (load_yaml(&L, &root))
         parse_mesh(&L, root, m);
@@ -1460,6 +1547,11 @@ mg_status mf_mesh_parse(const char *name, const char *text, size_t len,
     return MG_OK;
 }
 
+mg_status mf_mesh_parse(const char *name, const char *text, size_t len, mf_mesh **out, mg_error *err)
+{
+    return mf_mesh_parse_in(NULL, name, text, len, out, err);
+}
+
 /* ==========================================================================
  * Other YAML files read under the manifest rules
  * ========================================================================== */
@@ -1467,7 +1559,7 @@ mg_status mf_mesh_parse(const char *name, const char *text, size_t len,
 mg_status mf_yaml_load(const char *file, const char *what, const char *text, size_t len,
                        yaml_document_t *doc, mg_error *err)
 {
-    ld L = { .file = file, .text = text, .len = len, .err = err, .what = what };
+    ld L = { .mem = &malloc_mem, .file = file, .text = text, .len = len, .err = err, .what = what };
     yaml_node_t *root;
     if (!load_yaml(&L, &root)) {
         ld_done(&L);
@@ -1480,7 +1572,7 @@ mg_status mf_yaml_load(const char *file, const char *what, const char *text, siz
 mg_status mf_yaml_fail(const char *file, const char *text, size_t len, mg_status code, int line, int col,
                        mg_error *err, const char *fmt, ...)
 {
-    ld L = { .file = file, .text = text, .len = len, .err = err };
+    ld L = { .mem = &malloc_mem, .file = file, .text = text, .len = len, .err = err };
     va_list ap;
     va_start(ap, fmt);
     vfail(&L, code, line, col, fmt, ap);
@@ -1492,9 +1584,9 @@ mg_status mf_yaml_fail(const char *file, const char *text, size_t len, mg_status
  * Loading a mesh directory
  * ========================================================================== */
 
-/* Reads a whole manifest file; MG_EIO names the file, MG_ELIMIT when it is
- * larger than MF_MAX_FILE. */
-static mg_status read_text(const char *path, char **text, size_t *len, mg_error *err)
+/* Reads a whole manifest file into a buffer from mem; MG_EIO names the
+ * file, MG_ELIMIT when it is larger than MF_MAX_FILE. */
+static mg_status read_text(const mf_mem *mem, const char *path, char **text, size_t *len, mg_error *err)
 {
     *text = NULL;
     FILE *f = fopen(path, "rb");
@@ -1511,14 +1603,14 @@ static mg_status read_text(const char *path, char **text, size_t *len, mg_error 
                             "%s is %lld bytes; a manifest may be at most %u bytes (8 MiB)", path,
                             (long long)st.st_size, MF_MAX_FILE);
     }
-    char *buf = malloc((size_t)st.st_size + 1);
+    char *buf = mem_alloc(mem, (size_t)st.st_size + 1);
     size_t n = buf ? fread(buf, 1, (size_t)st.st_size, f) : 0;
     bool bad = ferror(f) != 0;
     fclose(f);
     if (!buf)
         return mg_error_set(err, MG_ENOMEM, NULL, 0, 0, "out of memory");
     if (bad) {
-        free(buf);
+        mem_free(mem, buf);
         return mg_error_set(err, MG_EIO, path, 0, 0, "cannot read %s: read error", path);
     }
     buf[n] = 0;
@@ -1527,9 +1619,9 @@ static mg_status read_text(const char *path, char **text, size_t *len, mg_error 
     return MG_OK;
 }
 
-mg_status mf_read_text(const char *path, char **text, size_t *len, mg_error *err)
+mg_status mf_read_text(const mf_mem *mem, const char *path, char **text, size_t *len, mg_error *err)
 {
-    return read_text(path, text, len, err);
+    return read_text(mem_of(mem), path, text, len, err);
 }
 
 static int cmp_names(const void *a, const void *b)
@@ -1539,7 +1631,7 @@ static int cmp_names(const void *a, const void *b)
 
 /* The entries of dir that are directories, sorted bytewise (so a mesh loads
  * the same way everywhere); none when dir does not exist. */
-static mg_status list_dirs(const char *dir, mf_strs *out, mg_error *err)
+static mg_status list_dirs(const mf_mem *mem, const char *dir, mf_strs *out, mg_error *err)
 {
     memset(out, 0, sizeof *out);
     DIR *d = opendir(dir);
@@ -1552,29 +1644,33 @@ static mg_status list_dirs(const char *dir, mf_strs *out, mg_error *err)
     while (s == MG_OK && (e = readdir(d)) != NULL) {
         if (e->d_name[0] == '.')
             continue;
-        char *full = path_join(dir, e->d_name);
+        char *full = path_join(mem, dir, e->d_name);
+        if (!full) {            /* not a reason to skip the entry */
+            s = MG_ENOMEM;
+            break;
+        }
         struct stat st;
-        bool is_dir = full && stat(full, &st) == 0 && S_ISDIR(st.st_mode);
-        free(full);
+        bool is_dir = stat(full, &st) == 0 && S_ISDIR(st.st_mode);
+        mem_free(mem, full);
         if (!is_dir)
             continue;
         if (out->n == cap) {
             cap = cap ? cap * 2 : 16;
-            char **v = realloc(out->v, cap * sizeof *v);
+            char **v = mem_realloc(mem, out->v, cap * sizeof *v);
             if (!v) {
                 s = MG_ENOMEM;
                 break;
             }
             out->v = v;
         }
-        if (!(out->v[out->n] = dup_str(e->d_name)))
+        if (!(out->v[out->n] = dup_str(mem, e->d_name)))
             s = MG_ENOMEM;
         else
             out->n++;
     }
     closedir(d);
     if (s != MG_OK) {
-        strs_free(out);
+        strs_free(mem, out);
         memset(out, 0, sizeof *out);
         return mg_error_set(err, s, NULL, 0, 0, "out of memory");
     }
@@ -1586,52 +1682,54 @@ static mg_status list_dirs(const char *dir, mf_strs *out, mg_error *err)
 /* Reads and parses one product file into the next slot of m->products. */
 static mg_status load_product(mf_mesh *m, const char *path, mg_error *err)
 {
+    const mf_mem *mem = &m->mem;
     char *text;
     size_t len;
-    mg_status s = read_text(path, &text, &len, err);
+    mg_status s = read_text(mem, path, &text, &len, err);
     if (s != MG_OK)
         return s;
-    mf_product *arr = realloc(m->products, (m->nproducts + 1) * sizeof *arr);
+    mf_product *arr = mem_realloc(mem, m->products, (m->nproducts + 1) * sizeof *arr);
     if (!arr) {
-        free(text);
+        mem_free(mem, text);
         return mg_error_set(err, MG_ENOMEM, NULL, 0, 0, "out of memory");
     }
     m->products = arr;
     mf_product *p = &arr[m->nproducts++];
     memset(p, 0, sizeof *p);
-    s = product_from_text(path, text, len, p, err);
-    free(text);
+    s = product_from_text(mem, path, text, len, p, err);
+    mem_free(mem, text);
     return s;
 }
 
 /* Every domains/<d>/<p>/product.yaml, in sorted order. */
 static mg_status load_products(mf_mesh *m, mg_error *err)
 {
-    char *droot = path_join(m->dir, "domains");
+    const mf_mem *mem = &m->mem;
+    char *droot = path_join(mem, m->dir, "domains");
     if (!droot)
         return mg_error_set(err, MG_ENOMEM, NULL, 0, 0, "out of memory");
     mf_strs doms;
-    mg_status s = list_dirs(droot, &doms, err);
+    mg_status s = list_dirs(mem, droot, &doms, err);
     for (size_t i = 0; s == MG_OK && i < doms.n; i++) {
-        char *ddir = path_join(droot, doms.v[i]);
+        char *ddir = path_join(mem, droot, doms.v[i]);
         mf_strs prods = { 0 };
-        s = ddir ? list_dirs(ddir, &prods, err) : mg_error_set(err, MG_ENOMEM, NULL, 0, 0, "out of memory");
+        s = ddir ? list_dirs(mem, ddir, &prods, err) : mg_error_set(err, MG_ENOMEM, NULL, 0, 0, "out of memory");
         for (size_t j = 0; s == MG_OK && j < prods.n; j++) {
-            char *pdir = path_join(ddir, prods.v[j]);
-            char *path = pdir ? path_join(pdir, "product.yaml") : NULL;
+            char *pdir = path_join(mem, ddir, prods.v[j]);
+            char *path = pdir ? path_join(mem, pdir, "product.yaml") : NULL;
             struct stat st;
             if (!path)
                 s = mg_error_set(err, MG_ENOMEM, NULL, 0, 0, "out of memory");
             else if (stat(path, &st) == 0 || errno != ENOENT)
                 s = load_product(m, path, err);
-            free(pdir);
-            free(path);
+            mem_free(mem, pdir);
+            mem_free(mem, path);
         }
-        strs_free(&prods);
-        free(ddir);
+        strs_free(mem, &prods);
+        mem_free(mem, ddir);
     }
-    strs_free(&doms);
-    free(droot);
+    strs_free(mem, &doms);
+    mem_free(mem, droot);
     return s;
 }
 
@@ -1743,23 +1841,24 @@ static mg_status check_mesh(const mf_mesh *m, mg_error *err)
     return s;
 }
 
-mg_status mf_mesh_load(const char *mesh_dir, mf_mesh **out, mg_error *err)
+mg_status mf_mesh_load_in(const mf_mem *mem, const char *mesh_dir, mf_mesh **out, mg_error *err)
 {
     if (!out)
         return mg_error_set(err, MG_EINVAL, NULL, 0, 0, "out is NULL");
     *out = NULL;
     if (!mesh_dir)
         return mg_error_set(err, MG_EINVAL, NULL, 0, 0, "NULL argument");
-    char *path = path_join(mesh_dir, "mesh.yaml"), *text = NULL;
+    mem = mem_of(mem);
+    char *path = path_join(mem, mesh_dir, "mesh.yaml"), *text = NULL;
     size_t len = 0;
     if (!path)
         return mg_error_set(err, MG_ENOMEM, NULL, 0, 0, "out of memory");
     mf_mesh *m = NULL;
-    mg_status s = read_text(path, &text, &len, err);
+    mg_status s = read_text(mem, path, &text, &len, err);
     if (s == MG_OK)
-        s = mf_mesh_parse(path, text, len, &m, err);
-    free(text);
-    free(path);
+        s = mf_mesh_parse_in(mem, path, text, len, &m, err);
+    mem_free(mem, text);
+    mem_free(mem, path);
     if (s == MG_OK && (s = check_globals(m, err)) == MG_OK && (s = load_products(m, err)) == MG_OK)
         s = check_mesh(m, err);
     if (s != MG_OK) {
@@ -1768,6 +1867,11 @@ mg_status mf_mesh_load(const char *mesh_dir, mf_mesh **out, mg_error *err)
     }
     *out = m;
     return MG_OK;
+}
+
+mg_status mf_mesh_load(const char *mesh_dir, mf_mesh **out, mg_error *err)
+{
+    return mf_mesh_load_in(NULL, mesh_dir, out, err);
 }
 
 /* ==========================================================================

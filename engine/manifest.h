@@ -19,6 +19,15 @@
 #include "stdlib/value.h"
 #include "stdlib/error.h"
 
+/* Where a description's memory comes from: an allocator in the style of
+ * mg_alloc_fn (the engine's), or malloc when alloc is NULL. Every string
+ * and array of an mf_mesh or mf_product comes from the mem it was read
+ * with, and goes back to it, each block with its exact size. */
+typedef struct mf_mem {
+    sl_alloc_fn alloc;
+    void *ud;
+} mf_mem;
+
 /* Where a node was in its YAML file. */
 typedef struct mf_loc {
     const char *file;
@@ -102,6 +111,7 @@ typedef struct mf_product {
     char *path;          /* path of product.yaml */
     mf_loc uri_loc;      /* where `uri:` was */
     mf_loc loc;
+    mf_mem mem;          /* what it was read with */
 } mf_product;
 
 typedef enum mf_lifecycle { MF_DRAFT, MF_GRACE, MF_REQUIRED } mf_lifecycle;
@@ -141,6 +151,7 @@ typedef struct mf_mesh {
     int64_t checkpoint_ms;         /* default 1000 */
     mf_product *products;
     size_t nproducts;
+    mf_mem mem;          /* what it was read with */
 } mf_mesh;
 
 /* Limits on one manifest file. A manifest needs none of YAML's anchors,
@@ -158,6 +169,8 @@ typedef struct mf_mesh {
  * MG_ELIMIT, MG_ENOMEM) with err located at the node. *out is NULL on
  * failure; free with mf_mesh_free. Format: docs/manifest.md. */
 mg_status mf_mesh_load(const char *mesh_dir, mf_mesh **out, mg_error *err);
+/* The same with memory from mem (NULL: malloc). */
+mg_status mf_mesh_load_in(const mf_mem *mem, const char *mesh_dir, mf_mesh **out, mg_error *err);
 
 /* Parses one product manifest from memory (for tests and mg_compile).
  * `name` is the file name used in errors and locations; the product's dir
@@ -170,6 +183,11 @@ mg_status mf_product_parse(const char *name, const char *text, size_t len,
 /* Parses mesh.yaml from memory without loading products. */
 mg_status mf_mesh_parse(const char *name, const char *text, size_t len,
                         mf_mesh **out, mg_error *err);
+/* The same two with memory from mem (NULL: malloc). */
+mg_status mf_product_parse_in(const mf_mem *mem, const char *name, const char *text, size_t len,
+                              mf_product **out, mg_error *err);
+mg_status mf_mesh_parse_in(const mf_mem *mem, const char *name, const char *text, size_t len,
+                           mf_mesh **out, mg_error *err);
 
 void mf_mesh_free(mf_mesh *m);
 void mf_product_free(mf_product *p);   /* for mf_product_parse results */
@@ -177,8 +195,12 @@ void mf_product_free(mf_product *p);   /* for mf_product_parse results */
 /* ---- other YAML files under the same rules (policy tests) -------------- */
 
 /* Reads a whole file (at most MF_MAX_FILE bytes) into a new NUL-terminated
- * buffer the caller frees; MG_EIO names the file. */
-mg_status mf_read_text(const char *path, char **text, size_t *len, mg_error *err);
+ * buffer from mem (NULL: malloc) that the caller frees with mf_mem_free;
+ * MG_EIO names the file. */
+mg_status mf_read_text(const mf_mem *mem, const char *path, char **text, size_t *len, mg_error *err);
+/* Frees a block of the manifest reader's (a text of mf_read_text) to mem,
+ * which must be the one it came from. Accepts NULL. */
+void mf_mem_free(const mf_mem *mem, void *p);
 
 /* Parses one YAML document under the manifest rules (no anchors, aliases or
  * tags; size, node and depth limits) into *doc, which the caller deletes

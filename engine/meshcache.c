@@ -43,19 +43,21 @@ struct mg__mesh {
     mf_mesh *m;
 };
 
-void mg__mesh_cache_init(mg__mesh_cache *c, bool off)
+void mg__mesh_cache_init(mg__mesh_cache *c, bool off, sl_alloc_fn alloc, void *ud)
 {
     memset(c, 0, sizeof *c);
     c->fd = -1;
     c->off = off;
+    c->mem = (mf_mem){ alloc, ud };
     pthread_mutex_init(&c->lock, NULL);
 }
 
 void mg__mesh_release(mg__mesh *s)
 {
     if (s && atomic_fetch_sub(&s->refs, 1) == 1) {
+        mf_mem mem = s->m->mem;     /* the snapshot came from there too */
         mf_mesh_free(s->m);
-        free(s);
+        mem.alloc(mem.ud, s, sizeof *s, 0);
     }
 }
 
@@ -68,7 +70,8 @@ static void drop(mg__mesh_cache *c)
 {
     mg__mesh_release(c->snap);
     c->snap = NULL;
-    free(c->dir);
+    if (c->dir)
+        c->mem.alloc(c->mem.ud, c->dir, strlen(c->dir) + 1, 0);
     c->dir = NULL;
     if (c->fd >= 0)
         close(c->fd);
@@ -203,9 +206,13 @@ static mg__mesh *reuse(mg__mesh_cache *c, const char *dir)
  * changed while it was read. Takes fd. */
 static void keep(mg__mesh_cache *c, const char *dir, mg__mesh *s, int fd)
 {
-    char *copy = fd >= 0 ? strdup(dir) : NULL;
+    size_t size = strlen(dir) + 1;
+    char *copy = fd >= 0 ? c->mem.alloc(c->mem.ud, NULL, 0, size) : NULL;
+    if (copy)
+        memcpy(copy, dir, size);
     if (!copy || !watch_files(fd, s->m) || changed(fd)) {
-        free(copy);
+        if (copy)
+            c->mem.alloc(c->mem.ud, copy, size, 0);
         if (fd >= 0)
             close(fd);
         return;
@@ -230,8 +237,8 @@ mg_status mg__mesh_acquire(mg__mesh_cache *c, const char *dir, mg__mesh **out, m
     /* Watch first, then read: a change during the read is seen. */
     int fd = c->off ? -1 : watch_mesh(dir);
     mf_mesh *m = NULL;
-    mg_status st = mf_mesh_load(dir, &m, err);
-    if (st == MG_OK && !(s = malloc(sizeof *s))) {
+    mg_status st = mf_mesh_load_in(&c->mem, dir, &m, err);
+    if (st == MG_OK && !(s = c->mem.alloc(c->mem.ud, NULL, 0, sizeof *s))) {
         mf_mesh_free(m);
         st = mg_error_set(err, MG_ENOMEM, NULL, 0, 0, "out of memory");
     }

@@ -18,9 +18,10 @@ typedef struct mg__mesh_cache {
     mg__mesh *snap;     /* the snapshot of dir, or NULL */
     int fd;             /* inotify descriptor watching dir's files, or -1 */
     bool off;           /* mg_config.no_mesh_cache: always read again */
+    mf_mem mem;         /* the engine's allocator: meshes and dir */
 } mg__mesh_cache;
 
-void mg__mesh_cache_init(mg__mesh_cache *c, bool off);
+void mg__mesh_cache_init(mg__mesh_cache *c, bool off, sl_alloc_fn alloc, void *ud);
 void mg__mesh_cache_free(mg__mesh_cache *c);
 
 /* The mesh in dir as mf_mesh_load reads it: the cached snapshot when none

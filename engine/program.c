@@ -31,42 +31,59 @@ void prog_dealloc(const vm_program *p, void *ptr, size_t n)
         p->alloc(p->ud, ptr, n, 0);
 }
 
-/* Sizes are not tracked for every array, so the allocator is told 0 as the
- * old size of arrays freed here; mg_alloc_fn documents osize as a hint. */
-#define FREE(p, x) prog_dealloc((p), (x), 0)
+void *prog_array(vm_program *p, void **at, size_t *size, size_t n)
+{
+    *at = prog_alloc(p, n);
+    *size = *at ? n : 0;
+    return *at;
+}
+
+bool prog_resize(vm_program *p, void **at, size_t *size, size_t n)
+{
+    void *r = p->alloc(p->ud, *at, *size, n);
+    if (!r)
+        return false;
+    *at = r;
+    *size = n;
+    return true;
+}
+
+/* Every array goes back with the size recorded when it was allocated or
+ * last resized (vm_sizes). */
+#define FREE(f) prog_dealloc(p, p->f, p->size.f)
 
 void prog_free(vm_program *p)
 {
     if (!p)
         return;
-    for (uint32_t i = 0; i < p->nregexes; i++)
+    for (uint32_t i = 0; p->regexes && i < p->nregexes; i++)   /* NULL: a bundle ran out of memory */
         sl_regex_free(p->regexes[i]);
-    FREE(p, p->regexes);
-    FREE(p, p->regex_src);
-    FREE(p, p->code);
-    FREE(p, p->consts);
-    FREE(p, p->items);
-    FREE(p, p->policies);
-    FREE(p, p->rules);
-    FREE(p, p->conj_pcs);
+    FREE(regexes);
+    FREE(regex_src);
+    FREE(code);
+    FREE(consts);
+    FREE(items);
+    FREE(policies);
+    FREE(rules);
+    FREE(conj_pcs);
     for (int r = 0; r < ROOT_SLOTTED; r++) {
-        FREE(p, p->slot_path[r]);
-        FREE(p, p->slot_type[r]);
+        FREE(slot_path[r]);
+        FREE(slot_type[r]);
     }
-    FREE(p, p->product_vals);
-    FREE(p, p->ports);
-    FREE(p, p->port_vals);
-    FREE(p, p->col_names);
-    FREE(p, p->col_vals);
-    FREE(p, p->entries);
-    FREE(p, p->hot);
-    FREE(p, p->unless_forms);
-    FREE(p, p->port_index);
-    FREE(p, p->col_index);
-    FREE(p, p->lines);
+    FREE(product_vals);
+    FREE(ports);
+    FREE(port_vals);
+    FREE(col_names);
+    FREE(col_vals);
+    FREE(entries);
+    FREE(hot);
+    FREE(unless_forms);
+    FREE(port_index);
+    FREE(col_index);
+    FREE(lines);
     for (int k = 0; k < 2; k++) {
-        FREE(p, p->fact_pc[k]);
-        FREE(p, p->null_facts[k]);
+        FREE(fact_pc[k]);
+        FREE(null_facts[k]);
     }
     sl_intern_free(p->syms);
     p->alloc(p->ud, p, sizeof *p, 0);
@@ -135,7 +152,8 @@ bool prog_eval_facts(const vm_program *p, int kind, const sl_value *attrs, uint8
     sl_value *stack = prog_alloc(p, stack_bytes);
     uint8_t *none = prog_alloc(p, nnone);
     sl_ctx cx = { .syms = p->syms, .scratch = scratch, .scratch_cap = sizeof scratch };
-    if (!stack || !none || !sl_regex_ctx_init(&cx)) {
+    /* Without a `matches` in the set no fact needs pcre2's match data. */
+    if (!stack || !none || (p->nregexes && !sl_regex_ctx_init(&cx, p->alloc, p->ud))) {
         prog_dealloc(p, stack, stack_bytes);
         prog_dealloc(p, none, nnone);
         return false;
@@ -164,8 +182,7 @@ bool prog_eval_facts(const vm_program *p, int kind, const sl_value *attrs, uint8
 bool prog_null_facts(vm_program *p)
 {
     for (int k = 0; k < 2; k++) {
-        p->null_facts[k] = prog_alloc(p, (size_t)p->nfacts[k] + 1);
-        if (!p->null_facts[k] || !prog_eval_facts(p, k, NULL, p->null_facts[k]))
+        if (!PROG_ARRAY(p, null_facts[k], (size_t)p->nfacts[k] + 1) || !prog_eval_facts(p, k, NULL, p->null_facts[k]))
             return false;
         prog_fact_bits(p, k, p->null_facts[k], &p->null_bits[k], &p->null_errs[k]);
     }

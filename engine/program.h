@@ -119,6 +119,25 @@ typedef struct vm_port {
     uint32_t first_col, ncols;   /* columns in cols[] */
 } vm_port;
 
+/* The bytes each array of a program was allocated with (0: none), so that
+ * prog_free() gives every block back with its exact size: mg_alloc_fn is
+ * told "osize is its size", and an embedder's allocator may account bytes
+ * by it (a memory limit per tenant, say). Each size is recorded where the
+ * array is allocated or resized (PROG_ARRAY, PROG_RESIZE, the compiler's
+ * growth) rather than computed from the counts when the program is freed:
+ * a program freed half built (out of memory, a malformed bundle) has counts
+ * that do not match what was allocated, and the compiler grows arrays by
+ * capacity. When a compile ends, the arrays it grew are shrunk to their
+ * length (compile.c), so a set keeps no spare capacity; the bundle reader
+ * allocates them at their length. */
+typedef struct vm_sizes {
+    size_t code, consts, hot, unless_forms, entries, port_index, col_index;
+    size_t product_vals, port_vals, col_vals, ports, null_facts[2];
+    size_t items, regexes, regex_src, policies, rules, conj_pcs;
+    size_t slot_path[ROOT_SLOTTED], slot_type[ROOT_SLOTTED];
+    size_t col_names, fact_pc[2], lines;
+} vm_sizes;
+
 typedef struct vm_program {
     /* ---- read by every decision: kept together, at the start ---------- */
     uint8_t *code;
@@ -192,6 +211,8 @@ typedef struct vm_program {
     struct vm_line { uint32_t pc, line, col; } *lines;
     uint32_t nlines;
 
+    vm_sizes size;         /* of each array above, in bytes */
+
     char digest[65];
 } vm_program;
 
@@ -214,6 +235,15 @@ mg_status prog_deserialize(const void *data, size_t len, sl_alloc_fn alloc, void
 /* Allocation through the program's allocator. */
 void *prog_alloc(const vm_program *p, size_t n);
 void prog_dealloc(const vm_program *p, void *ptr, size_t n);
+/* Allocates n bytes for the array at *at, whose size is recorded in *size
+ * (0 on failure). Returns the array, or NULL when out of memory. */
+void *prog_array(vm_program *p, void **at, size_t *size, size_t n);
+/* Resizes the array at *at (of *size bytes) to n bytes, recording the new
+ * size. Returns false, leaving the array as it was, when out of memory. */
+bool prog_resize(vm_program *p, void **at, size_t *size, size_t n);
+/* The same for field f of p (`code`, `slot_path[r]`...), n elements. */
+#define PROG_ARRAY(p, f, n) prog_array((p), (void **)&(p)->f, &(p)->size.f, (size_t)(n) * sizeof *(p)->f)
+#define PROG_RESIZE(p, f, n) prog_resize((p), (void **)&(p)->f, &(p)->size.f, (size_t)(n) * sizeof *(p)->f)
 
 /* ---- VM ------------------------------------------------------------------ */
 

@@ -39,6 +39,8 @@ typedef struct tf {
     bool have_doc;
     mg_error *err;
     mg_status st;           /* the first failure */
+    sl_alloc_fn alloc;      /* the set's, for what a test holds */
+    void *ud;
 } tf;
 
 /* What one column of the decision must be; -1: not stated. */
@@ -60,7 +62,7 @@ typedef struct test {
     bool has_deciding;
     const char *deciding;   /* NULL with has_deciding: default deny */
     col_want *cols;
-    size_t ncols;
+    size_t ncols, cap_cols; /* cap_cols: allocated */
 } test;
 
 static bool tfail(tf *T, const yaml_node_t *n, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
@@ -312,9 +314,11 @@ static bool parse_columns_want(tf *T, const yaml_node_t *n, test *t)
     if (n->type != YAML_MAPPING_NODE)
         return tfail(T, n, "expected a mapping of column names to expectations for `columns`");
     size_t cnt = (size_t)(n->data.mapping.pairs.top - n->data.mapping.pairs.start);
-    t->cols = calloc(cnt ? cnt : 1, sizeof *t->cols);
+    t->cols = mg__alloc(T->alloc, T->ud, (cnt ? cnt : 1) * sizeof *t->cols);
     if (!t->cols)
         return toom(T);
+    t->cap_cols = cnt ? cnt : 1;
+    memset(t->cols, 0, t->cap_cols * sizeof *t->cols);
     for (yaml_node_pair_t *pr = n->data.mapping.pairs.start; pr < n->data.mapping.pairs.top; pr++) {
         yaml_node_t *k = node(T, pr->key);
         if (!want_str(T, k, "columns"))
@@ -354,10 +358,10 @@ static bool parse_now(tf *T, const yaml_node_t *n, int64_t *us)
     return tfail(T, n, "invalid `now`: %s", why);
 }
 
-static void test_free(test *t)
+static void test_free(const tf *T, test *t)
 {
     json_decref(t->request);
-    free(t->cols);
+    mg__free(T->alloc, T->ud, t->cols, t->cap_cols * sizeof *t->cols);
     *t = (test){ 0 };
 }
 
@@ -403,7 +407,7 @@ static bool parse_file(tf *T, yaml_node_t **tests, bool *has_now, int64_t *now_u
             if (name && strcmp(sval(name), t.name) == 0)
                 ok = tfail(T, t.at, "a test named `%s` comes earlier in this file", t.name);
         }
-        test_free(&t);
+        test_free(T, &t);
         if (!ok)
             return false;
     }
@@ -412,7 +416,7 @@ static bool parse_file(tf *T, yaml_node_t **tests, bool *has_now, int64_t *now_u
 
 mg_status pt_check_text(const char *file, const char *text, size_t len, mg_error *err)
 {
-    tf T = { .file = file, .text = text, .len = len, .err = err };
+    tf T = { .file = file, .text = text, .len = len, .err = err, .alloc = mg__default_alloc };
     mg_status s = mf_yaml_load(file, "policy test file", text, len, &T.doc, err);
     if (s)
         return s;
@@ -559,9 +563,10 @@ static mg_status run_test(runner *R, tf *T, const test *t)
 /* Reads, checks and runs one test file. */
 static mg_status run_file(runner *R, const char *path)
 {
-    tf T = { .file = path, .err = R->err };
+    tf T = { .file = path, .err = R->err, .alloc = R->set->alloc, .ud = R->set->ud };
+    mf_mem mem = { T.alloc, T.ud };
     char *text;
-    mg_status s = mf_read_text(path, &text, &T.len, R->err);
+    mg_status s = mf_read_text(&mem, path, &text, &T.len, R->err);
     if (s)
         return s;
     T.text = text;
@@ -579,11 +584,11 @@ static mg_status run_file(runner *R, const char *path)
             s = T.st;       /* out of memory: the file was checked */
         else
             s = run_test(R, &T, &t);
-        test_free(&t);
+        test_free(&T, &t);
     }
     if (T.have_doc)
         yaml_document_delete(&T.doc);
-    free(text);
+    mf_mem_free(&mem, text);
     return s;
 }
 
@@ -601,9 +606,11 @@ static bool is_access(uint8_t kind)
 static mg_status report_coverage(runner *R)
 {
     const vm_program *p = R->p;
-    bool *reach = calloc(p->nrules ? p->nrules : 1, sizeof *reach);
+    size_t nreach = p->nrules ? p->nrules : 1;
+    bool *reach = mg__alloc(R->set->alloc, R->set->ud, nreach * sizeof *reach);
     if (!reach)
         return mg_error_set(R->err, MG_ENOMEM, NULL, 0, 0, "out of memory");
+    memset(reach, 0, nreach * sizeof *reach);
     for (uint32_t k = 0; k < p->nentries; k++)
         reach[p->entries[k].rule] = true;
     for (uint32_t i = 0; i < p->nrules && !R->stop; i++) {
@@ -614,7 +621,7 @@ static mg_status report_coverage(runner *R)
                                (int)r->line, (int)r->col, R->covered[i] };
         R->stop = R->hooks->rule(R->hooks->ud, &c) != 0;
     }
-    free(reach);
+    mg__free(R->set->alloc, R->set->ud, reach, nreach * sizeof *reach);
     return MG_OK;
 }
 
@@ -624,14 +631,17 @@ static mg_status run_all(runner *R, const mf_product *pr)
     if (s)
         return s;
     mg_decision_set_explain(R->d, true);
-    R->covered = calloc(R->p->nrules ? R->p->nrules : 1, sizeof *R->covered);
+    size_t ncovered = R->p->nrules ? R->p->nrules : 1;
+    R->covered = mg__alloc(R->set->alloc, R->set->ud, ncovered * sizeof *R->covered);
     if (!R->covered)
         s = mg_error_set(R->err, MG_ENOMEM, NULL, 0, 0, "out of memory");
+    else
+        memset(R->covered, 0, ncovered * sizeof *R->covered);
     for (size_t i = 0; s == MG_OK && !R->stop && i < pr->tests.n; i++)
         s = run_file(R, pr->tests.v[i]);
     if (s == MG_OK && !R->stop && R->hooks && R->hooks->rule)
         s = report_coverage(R);
-    free(R->covered);
+    mg__free(R->set->alloc, R->set->ud, R->covered, ncovered * sizeof *R->covered);
     mg_decision_free(R->d);
     return s;
 }
@@ -640,29 +650,31 @@ static mg_status run_all(runner *R, const mf_product *pr)
  * only its `tests` list is needed, and mg_engine_load has just checked the
  * whole mesh, so reading every other manifest again would only cost time
  * (it made a run over a large mesh quadratic). */
-static mg_status load_product(const char *mesh_dir, const char *uri, mf_product **out, mg_error *err)
+static mg_status load_product(const mg_policy_set *set, const char *mesh_dir, const char *uri, mf_product **out,
+                              mg_error *err)
 {
     *out = NULL;
     const char *rest = strncmp(uri, "dp://", 5) == 0 ? uri + 5 : NULL;
     if (!rest || !strchr(rest, '/'))
         return mg_error_set(err, MG_ENOTFOUND, NULL, 0, 0, "`%s` is not a product URI (dp://<domain>/<name>)", uri);
     size_t n = strlen(mesh_dir) + strlen(rest) + 32;
-    char *path = malloc(n), *text = NULL;
+    char *path = mg__alloc(set->alloc, set->ud, n), *text = NULL;
     size_t len = 0;
     if (!path)
         return mg_error_set(err, MG_ENOMEM, NULL, 0, 0, "out of memory");
     snprintf(path, n, "%s/domains/%s/product.yaml", mesh_dir, rest);
-    mg_status s = mf_read_text(path, &text, &len, err);
+    mf_mem mem = { set->alloc, set->ud };
+    mg_status s = mf_read_text(&mem, path, &text, &len, err);
     if (s == MG_OK)
-        s = mf_product_parse(path, text, len, out, err);
+        s = mf_product_parse_in(&mem, path, text, len, out, err);
     if (s == MG_OK && strcmp((*out)->uri, uri) != 0) {
         s = mg_error_set(err, MG_ENOTFOUND, path, 0, 0, "%s is the manifest of `%s`, not of `%s`", path, (*out)->uri,
                          uri);
         mf_product_free(*out);
         *out = NULL;
     }
-    free(text);
-    free(path);
+    mf_mem_free(&mem, text);
+    mg__free(set->alloc, set->ud, path, n);
     return s;
 }
 
@@ -676,7 +688,7 @@ mg_status mg_test_product(mg_engine *e, const char *mesh_dir, const char *produc
     if (s)
         return s;
     mf_product *pr = NULL;
-    s = load_product(mesh_dir, product_uri, &pr, err);
+    s = load_product(set, mesh_dir, product_uri, &pr, err);
     if (s == MG_OK) {
         runner R = { set, set->prog, product_uri, NULL, NULL, hooks, false, err };
         s = run_all(&R, pr);

@@ -353,7 +353,8 @@ mg_status mg_decide_json(const mg_policy_set *set, const char *json, size_t len,
         return s;
     mg_request r = { .now_us = now_us };
     mg_handle *subj = NULL, *ctx = NULL;
-    int *cols = malloc(((size_t)set->prog->max_cols + 1) * sizeof *cols);
+    size_t cols_bytes = ((size_t)set->prog->max_cols + 1) * sizeof(int);
+    int *cols = mg__alloc(set->alloc, set->ud, cols_bytes);
     if (!cols)
         s = mg_error_set(err, MG_ENOMEM, NULL, 0, 0, "out of memory");
     else if (!json_is_object(req))
@@ -368,7 +369,7 @@ mg_status mg_decide_json(const mg_policy_set *set, const char *json, size_t len,
     }
     mg__handle_free(subj);
     mg__handle_free(ctx);
-    free(cols);
+    mg__free(set->alloc, set->ud, cols, cols_bytes);
     json_decref(req);
     return s;
 }

@@ -82,12 +82,21 @@ void mg_error_clear(mg_error *err);
  * Allocator hook
  * ====================================================================== */
 
-/* One function does all of meshgov's own allocations (Lua style):
+/* One function does meshgov's own allocations (Lua style):
  *   nsize == 0: free ptr (osize is its size), return NULL;
  *   ptr == NULL: allocate nsize bytes;
- *   otherwise: resize. Return NULL on failure.
- * Allocations made inside libyaml, jansson and SQLite use their own
- * allocators; a failure there is still reported as MG_ENOMEM. */
+ *   otherwise: resize ptr, of osize bytes, to nsize. Return NULL on failure.
+ * osize is always the size the block was allocated or last resized to, so
+ * the function may account bytes by it (a memory limit per tenant, say).
+ * It serves everything an engine, policy set, decision, subject or context
+ * holds (the mesh an engine keeps while its files do not change too), the
+ * scratch memory of compiling, loading, deciding, checks, policy tests and
+ * reports, and pcre2's compiled patterns and match data. From malloc
+ * instead: what meshgov hands to the caller (freed with mg_free,
+ * mg_error_clear or mg_adoption_free) and audit log handles (opened
+ * without an engine). Allocations made inside libyaml, jansson and SQLite
+ * use their own allocators; a failure there is still reported as
+ * MG_ENOMEM. */
 typedef void *(*mg_alloc_fn)(void *ud, void *ptr, size_t osize, size_t nsize);
 
 /* ======================================================================

@@ -15,10 +15,11 @@
  * pcre2_general_context; pcre2 frees without a size, so each block carries
  * its size in a small header.
  *
- * Each thread brings its own match data and match context (sl_ctx); the
- * match context holds the limits that keep any match short: a match limit
- * (applies to the interpreter and the JIT) and a depth limit (interpreter).
- * Hitting either, or the JIT stack limit, is SL_E_REGEX_LIMIT.
+ * Each thread brings its own match data and match context (sl_ctx), their
+ * memory from the caller's allocator too; the match context holds the
+ * limits that keep any match short: a match limit (applies to the
+ * interpreter and the JIT) and a depth limit (interpreter). Hitting
+ * either, or the JIT stack limit, is SL_E_REGEX_LIMIT.
  */
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <pcre2.h>
@@ -77,6 +78,29 @@ static void re_free(void *p, void *data)
         return;
     re_hdr *h = (re_hdr *)p - 1;
     m->alloc(m->ud, h, h->size, 0);
+}
+
+/* The same for a match context and match data, whose allocator is in the
+ * sl_ctx they belong to. */
+static void *cx_malloc(size_t n, void *data)
+{
+    sl_ctx *cx = data;
+    if (n > SIZE_MAX - sizeof(re_hdr))
+        return NULL;
+    re_hdr *h = cx->alloc(cx->alloc_ud, NULL, 0, n + sizeof(re_hdr));
+    if (!h)
+        return NULL;
+    h->size = n + sizeof(re_hdr);
+    return h + 1;
+}
+
+static void cx_free(void *p, void *data)
+{
+    sl_ctx *cx = data;
+    if (!p)
+        return;
+    re_hdr *h = (re_hdr *)p - 1;
+    cx->alloc(cx->alloc_ud, h, h->size, 0);
 }
 
 static void set_why(char *why, size_t cap, const char *msg, size_t off, bool with_off)
@@ -190,10 +214,16 @@ sl_err sl_regex_match(const sl_regex *re, sl_ctx *cx, const char *s,
 
 /* Match data holds one ovector pair: `matches` only asks whether there is
  * a match, never for groups. */
-bool sl_regex_ctx_init(sl_ctx *cx)
+bool sl_regex_ctx_init(sl_ctx *cx, sl_alloc_fn alloc, void *ud)
 {
-    cx->match_data = pcre2_match_data_create(1, NULL);
-    pcre2_match_context *mc = pcre2_match_context_create(NULL);
+    cx->alloc = alloc ? alloc : default_alloc;
+    cx->alloc_ud = ud;
+    /* The general context is only needed to make the other two, which
+     * copy its allocator. */
+    pcre2_general_context *g = pcre2_general_context_create(cx_malloc, cx_free, cx);
+    cx->match_data = g ? pcre2_match_data_create(1, g) : NULL;
+    pcre2_match_context *mc = g ? pcre2_match_context_create(g) : NULL;
+    pcre2_general_context_free(g);
     cx->match_ctx = mc;
     if (!cx->match_data || !mc) {
         sl_regex_ctx_fini(cx);

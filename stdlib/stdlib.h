@@ -90,10 +90,13 @@ sl_err sl_regex_match(const sl_regex *re, sl_ctx *cx, const char *s,
                       size_t len, bool *hit);
 
 /* Per-thread regex scratch for sl_ctx: creates match data and a match
- * context with the limits below. Returns false on out of memory. */
+ * context with the limits below, their memory (and the interpreter's
+ * backtracking frames, which the match data keeps) from alloc (NULL:
+ * malloc). Returns false on out of memory. cx must not move until
+ * sl_regex_ctx_fini. */
 #define SL_REGEX_MATCH_LIMIT 100000u
 #define SL_REGEX_DEPTH_LIMIT 1000u
-bool sl_regex_ctx_init(sl_ctx *cx);
+bool sl_regex_ctx_init(sl_ctx *cx, sl_alloc_fn alloc, void *ud);
 void sl_regex_ctx_fini(sl_ctx *cx);
 
 #endif

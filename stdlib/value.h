@@ -119,6 +119,11 @@ typedef struct sl_ctx {
     size_t scratch_len, scratch_cap;
     void *match_data;            /* pcre2_match_data_8*, one per thread */
     void *match_ctx;             /* pcre2_match_context_8*, with limits */
+    /* Where match_data and match_ctx get their memory (sl_regex_ctx_init);
+     * pcre2 keeps a pointer to these fields, so the context stays where it
+     * is until sl_regex_ctx_fini. */
+    sl_alloc_fn alloc;
+    void *alloc_ud;
     int64_t now_us;
 } sl_ctx;
 

@@ -1,5 +1,6 @@
 /*
- * test_noalloc.c — deciding never allocates. This suite is linked with
+ * test_noalloc.c — deciding never allocates; with an allocator hook,
+ * meshgov allocates only through it. This suite is linked with
  * -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc: every allocation the
  * library makes (through its default allocator, and pcre2's through ours)
  * passes through the counters below while `counting` is on.
@@ -127,4 +128,72 @@ Test(noalloc, deciding_makes_no_allocation)
         mg_context_free(c[i]);
     mg_policy_set_release(set);
     mg_engine_free(e);
+}
+
+/* The hook's memory comes from the real realloc, so only what meshgov
+ * allocates around the hook is counted by the wrappers. */
+static atomic_long hook_calls;
+
+static void *hook(void *ud, void *ptr, size_t osize, size_t nsize)
+{
+    (void)ud;
+    (void)osize;
+    if (nsize == 0) {
+        free(ptr);
+        return NULL;
+    }
+    atomic_fetch_add(&hook_calls, 1);
+    return __real_realloc(ptr, nsize);
+}
+
+/* Loading a mesh, compiling, a bundle load, handles, decisions from JSON,
+ * the governance rule kinds and freeing it all call the hook and never
+ * malloc. Left out: buffers handed to the caller (mg_free). */
+Test(noalloc, with_a_hook_only_the_hook_allocates)
+{
+    mg_config cfg = { .alloc = hook };
+    mg_engine *e;
+    cr_assert_eq(mg_engine_new(&cfg, &e, NULL), MG_OK);
+    mg_source pol = { "p.policy", policies, strlen(policies) };
+    mg_source pr = { "product.yaml", product, strlen(product) };
+    mg_compile_input in = { &pol, 1, &pr, NULL };
+    mg_policy_set *set, *loaded;
+    cr_assert_eq(mg_compile(e, &in, &set, NULL), MG_OK);
+    char *bundle;
+    size_t len;
+    cr_assert_eq(mg_bundle_write(set, NULL, &bundle, &len, NULL), MG_OK);
+    mg_policy_set_release(set);
+
+    static const char *const req =
+        "{\"subject\": {\"id\": \"ext-12@partner.com\", \"domain\": \"web\", \"roles\": []},"
+        " \"action\": \"read\", \"port\": \"orders\", \"context\": {\"region\": \"eu-west-1\"}}";
+    const int64_t now = 1780315200000000LL;
+    long calls = atomic_load(&hook_calls);
+    atomic_store(&counting, 1);
+    cr_assert_eq(mg_engine_load(e, "samples/mesh", "dp://sales/orders", NULL), MG_OK);
+    cr_assert_eq(mg_compile(e, &in, &set, NULL), MG_OK);
+    cr_assert_eq(mg_bundle_load(e, bundle, len, NULL, &loaded, NULL), MG_OK);
+    mg_subject *s;
+    mg_context *c;
+    mg_decision *d;
+    cr_assert_eq(mg_subject_new(loaded, subjects[1], strlen(subjects[1]), &s, NULL), MG_OK);
+    cr_assert_eq(mg_context_new(loaded, contexts[0], strlen(contexts[0]), &c, NULL), MG_OK);
+    cr_assert_eq(mg_decision_new(loaded, &d, NULL), MG_OK);
+    mg_decision_set_explain(d, true);
+    cr_assert_eq(mg_decide_json(loaded, req, strlen(req), now, d, NULL), MG_OK);
+    cr_assert_eq(mg_decision_effect(d), MG_DENY, "no permit applies to ext-12 of domain web");
+    bool held;
+    mg_forget_plan plan;
+    cr_assert_eq(mg_hold_applies(loaded, 0, now, &held, NULL), MG_OK);
+    cr_assert_eq(mg_forget_plan_of(loaded, 0, now, &plan, NULL), MG_OK);
+    mg_decision_free(d);
+    mg_subject_free(s);
+    mg_context_free(c);
+    mg_policy_set_release(loaded);
+    mg_policy_set_release(set);
+    mg_engine_free(e);
+    atomic_store(&counting, 0);
+    free(bundle);
+    cr_assert_eq(atomic_load(&allocations), 0, "%ld allocations around the hook", atomic_load(&allocations));
+    cr_assert_gt(atomic_load(&hook_calls) - calls, 100, "%ld through it", atomic_load(&hook_calls) - calls);
 }

@@ -12,7 +12,7 @@ static sl_ctx cx;
 static void setup(void)
 {
     memset(&cx, 0, sizeof cx);
-    cr_assert(sl_regex_ctx_init(&cx));
+    cr_assert(sl_regex_ctx_init(&cx, NULL, NULL));
 }
 
 static void teardown(void)
@@ -210,5 +210,36 @@ Test(regex, caller_allocator_and_failures)
             cr_assert_str_eq(why, "out of memory");
         }
         cr_assert_eq(f.live_blocks, 0, "leak when failing allocation %ld", n);
+    }
+}
+
+/* Match data and the match context come from the caller's allocator too,
+ * and go back to it with their sizes; failing any of their allocations
+ * fails cleanly. */
+Test(regex, match_scratch_from_the_caller_allocator)
+{
+    test_alloc a = { .fail_after = -1 };
+    sl_ctx mine;
+    memset(&mine, 0, sizeof mine);
+    cr_assert(sl_regex_ctx_init(&mine, test_alloc_fn, &a));
+    cr_assert_eq(a.live_blocks, 2, "match data and match context: %ld blocks", a.live_blocks);
+    long needed = a.allocs;
+    sl_regex *re = compile("^(a|b)*c$");
+    bool hit = false;
+    cr_assert_eq(sl_regex_match(re, &mine, "ababc", 5, &hit), SL_OK);
+    cr_assert(hit);
+    sl_regex_free(re);
+    sl_regex_ctx_fini(&mine);
+    cr_assert_eq(a.live_blocks, 0);
+    cr_assert_eq(a.live_bytes, 0);
+
+    for (long n = 0; n < needed; n++) {
+        test_alloc f = { .fail_after = n };
+        memset(&mine, 0, sizeof mine);
+        cr_assert_not(sl_regex_ctx_init(&mine, test_alloc_fn, &f), "allocation %ld failed", n);
+        cr_assert_null(mine.match_data);
+        cr_assert_null(mine.match_ctx);
+        cr_assert_eq(f.live_blocks, 0, "leak when failing allocation %ld", n);
+        cr_assert_eq(f.live_bytes, 0, "bytes left when failing allocation %ld", n);
     }
 }
