@@ -262,7 +262,6 @@ void mg_policy_set_release(mg_policy_set *set)
         return;
     mg__handle_pool_free(set);
     prog_free(set->prog);
-    free(set->sources);
     sodium_memzero(set->mask_key, sizeof set->mask_key);
     mg__free(set->alloc, set->ud, set, sizeof *set);
 }

@@ -30,7 +30,6 @@ struct mg_policy_set {
     sl_alloc_fn alloc;
     void *ud;
     uint8_t mask_key[32];
-    char *sources;          /* JSON list of the files compiled, or NULL */
     mg_audit_log *audit;    /* where decisions are recorded, or NULL */
     mg_audit_mode audit_mode;
     mg_handle_pool handles; /* the set's subject and context handles */
