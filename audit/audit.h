@@ -25,37 +25,6 @@
 #define AUDIT_WUR __attribute__((warn_unused_result))
 #else
 #define AUDIT_WUR
-/* A private key file: refused if group or others may read it. */
-mg_status audit_skey_load(const char *path, audit_skey *out, mg_error *err);
-
-/* ======================================================================
- * The log handle: ring and writer thread (ring.c), API (api.c)
- * ====================================================================== */
-
-struct mg_audit_log {
-    audit_db db;
-    audit_keystore *ks;
-    pthread_mutex_t db_lock;    /* the SQLite connections and db state */
-    pthread_mutex_t mu;         /* the ring and the fields below */
-    pthread_cond_t work;        /* signals the writer */
-    pthread_cond_t done;        /* signals waiters: head moved or failure */
-    audit_rec *ring;
-    uint64_t cap;
-    uint64_t head;              /* first seq not yet durable */
-    uint64_t tail;              /* next seq to hand out */
-    mg_status failed;           /* MG_OK, or the write failure */
-    char failmsg[512];
-    bool stop;
-    bool has_writer;
-    pthread_t writer;
-    uint32_t cp_every;
-    uint32_t cp_ms;
-    int64_t (*clock)(void *ud);
-    void *clock_ud;
-};
-
-int64_t audit_now(const mg_audit_log *log);
-
 #endif
 
 /* ======================================================================
