@@ -279,15 +279,20 @@ typedef struct audit_db {
     audit_skey *signers;        /* checkpoint signers, owned */
     size_t n_signers;
     bool read_only;
+    bool locked;                /* a writer: lock_fd holds the writer lock */
+    int lock_fd;
     audit_hashpool *pool;       /* leaf hashing of appends; not owned */
-    sqlite3_stmt *st[11];       /* prepared statements, see log.c */
+    sqlite3_stmt *st[12];       /* prepared statements, see log.c (ST_COUNT) */
 } audit_db;
 
 /* Maps the connection's last error to MG_EIO (disk full, I/O), MG_ENOMEM
  * or MG_EDB, with SQLite's message prefixed by `what`. */
 mg_status audit_db_error(sqlite3 *db, const char *path, const char *what, mg_error *err);
 
-/* Opens or creates the database; origin is required when creating. */
+/* Opens or creates the database; origin is required when creating. A
+ * writer (read_only false) first takes the writer lock, the file
+ * "<database>-writer.lock": while another handle, in this process or
+ * another, has the log open for writing, the open fails with MG_EBUSY. */
 mg_status audit_db_open(audit_db *d, const char *path, const char *origin,
                         bool read_only, bool sync_full, mg_error *err);
 void audit_db_close(audit_db *d);

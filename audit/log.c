@@ -7,10 +7,20 @@
  * from the nodes table on open, so an append costs O(log n). A failed
  * transaction is rolled back and the in-memory state restored, so nothing
  * is reported durable that has not committed.
+ *
+ * One writer at a time: a writer holds the writer lock (see writer_lock)
+ * from open to close, and every write transaction checks that the stored
+ * size is the one its frontier has.
  */
+#define _DEFAULT_SOURCE         /* flock(2) */
 #include <assert.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
+#include <unistd.h>
 #include <sodium.h>
 #include "audit/audit.h"
 #include "stdlib/error.h"
@@ -19,8 +29,11 @@
 
 /* Statements from ST_GET_NODE on only read: a read-only handle prepares
  * those alone, once, and proofs reuse them. */
-enum { ST_ENTRY, ST_NODE, ST_STATE, ST_CP, ST_GET_NODE, ST_GET_LEAF, ST_GET_ENTRY, ST_CP_AT,
+enum { ST_ENTRY, ST_NODE, ST_STATE, ST_CP, ST_SIZE, ST_GET_NODE, ST_GET_LEAF, ST_GET_ENTRY, ST_CP_AT,
        ST_CP_LATEST, ST_READ_BEGIN, ST_READ_END, ST_COUNT };
+
+_Static_assert(ST_COUNT == sizeof ((audit_db *)0)->st / sizeof (sqlite3_stmt *),
+               "audit_db.st holds one slot per statement");
 
 static const char *const sql_st[ST_COUNT] = {
     [ST_ENTRY] = "INSERT INTO entries(seq, event_time, kind, product, port, subject, action,"
@@ -31,6 +44,7 @@ static const char *const sql_st[ST_COUNT] = {
     [ST_STATE] = "UPDATE state SET size = ?1, last_proc_time = ?2, cp_size = ?3, cp_time = ?4"
                  " WHERE id = 1",
     [ST_CP] = "INSERT OR IGNORE INTO checkpoints(size, root, time, note) VALUES (?1, ?2, ?3, ?4)",
+    [ST_SIZE] = "SELECT size FROM state WHERE id = 1",
     [ST_GET_LEAF] = "SELECT leaf FROM entries WHERE seq = ?1",
     [ST_GET_ENTRY] = "SELECT entry FROM entries WHERE seq = ?1",
     [ST_CP_AT] = "SELECT size, root, note FROM checkpoints WHERE size = ?1",
@@ -126,6 +140,66 @@ static mg_status create_state(audit_db *d, const char *origin, mg_error *err)
     return MG_OK;
 }
 
+/* ======================================================================
+ * The writer lock
+ * ====================================================================== */
+
+/* Each writer keeps the tree's frontier in memory, so two writers on one
+ * log would each append to their own idea of the tree and fork it. A
+ * writer therefore holds an exclusive flock(2) on "<database>-writer.lock"
+ * from open to close. The kernel drops it when the process dies, SIGKILL
+ * included, so a crashed writer never keeps the next one out.
+ *
+ * Why a file beside the database, and why flock rather than fcntl:
+ * - SQLite locks the database file itself with POSIX fcntl() locks, and
+ *   POSIX drops all the locks a process holds on a file as soon as it
+ *   closes any descriptor of that file. A descriptor of our own on the
+ *   database would, once closed, silently release the locks of every
+ *   SQLite connection of this process to it, a reader's included. A
+ *   separate file cannot touch them.
+ * - A flock belongs to the open file description, not to the process: a
+ *   second writer handle in the same process is refused as well (a POSIX
+ *   lock would let it in), and closing some other descriptor of the lock
+ *   file does not drop it. A child forked without exec shares the
+ *   description, and so the lock, until it exits; O_CLOEXEC keeps it from
+ *   programs it executes.
+ * - The file is named from the path SQLite resolved (symbolic links
+ *   followed), where its -wal and -shm files live, so two paths to one
+ *   database meet at one lock.
+ * The file is never deleted: removing a lock file races with a process
+ * that has just opened it. Readers take no lock. */
+static mg_status writer_lock(audit_db *d, mg_error *err)
+{
+    const char *db = sqlite3_db_filename(d->db, "main");
+    if (!db || !*db)
+        db = d->path;
+    size_t n = strlen(db) + sizeof "-writer.lock";
+    char *lock = malloc(n);
+    if (!lock)
+        return mg_error_set(err, MG_ENOMEM, NULL, 0, 0, "out of memory");
+    snprintf(lock, n, "%s-writer.lock", db);
+    mg_status s = MG_OK;
+    int fd = open(lock, O_RDONLY | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0)
+        s = mg_error_set(err, MG_EIO, d->path, 0, 0, "cannot open the writer lock %s: %s",
+                         lock, strerror(errno));
+    else if (flock(fd, LOCK_EX | LOCK_NB) != 0)
+        s = errno == EWOULDBLOCK
+                ? mg_error_set(err, MG_EBUSY, d->path, 0, 0,
+                               "another process or handle has this audit log open for writing "
+                               "(%s is locked); open it without a signing key to read it", lock)
+                : mg_error_set(err, MG_EIO, d->path, 0, 0, "cannot lock %s: %s", lock,
+                               strerror(errno));
+    if (s == MG_OK) {
+        d->lock_fd = fd;
+        d->locked = true;
+    } else if (fd >= 0) {
+        close(fd);
+    }
+    free(lock);
+    return s;
+}
+
 mg_status audit_db_open(audit_db *d, const char *path, const char *origin,
                         bool read_only, bool sync_full, mg_error *err)
 {
@@ -143,6 +217,8 @@ mg_status audit_db_open(audit_db *d, const char *path, const char *origin,
         goto fail;
     }
     sqlite3_busy_timeout(d->db, 5000);
+    if (!read_only && (s = writer_lock(d, err)) != MG_OK)
+        goto fail;
     if (!read_only) {
         /* 16 KiB pages: a batch's pages reach the WAL in a quarter of the
          * writes. Only takes effect when the file is created. */
@@ -198,6 +274,8 @@ void audit_db_close(audit_db *d)
     for (int i = 0; i < ST_COUNT; i++)
         sqlite3_finalize(d->st[i]);
     sqlite3_close(d->db);
+    if (d->locked)
+        close(d->lock_fd);
     free(d->path);
     free(d->origin);
     if (d->signers)
@@ -271,11 +349,37 @@ static void restore(audit_db *d, const saved *s)
     d->cp_time = s->cp_time;
 }
 
+/* The writer lock keeps a second writer out; this catches whatever gets
+ * past it (a program that ignores the lock, a copy of the file restored
+ * under a live writer, a hard link): inside the write transaction the
+ * stored size must be the size of this writer's frontier, or nothing is
+ * written. */
+static mg_status check_size(audit_db *d, mg_error *err)
+{
+    sqlite3_stmt *st = d->st[ST_SIZE];
+    int rc = sqlite3_step(st);
+    uint64_t stored = rc == SQLITE_ROW ? (uint64_t)sqlite3_column_int64(st, 0) : 0;
+    sqlite3_reset(st);
+    if (rc != SQLITE_ROW)
+        return rc == SQLITE_DONE ? mg_error_set(err, MG_EINTEGRITY, d->path, 0, 0,
+                                                "the log state row is missing")
+                                 : db_err(d, "reading the log state", err);
+    if (stored != d->fr.size)
+        return mg_error_set(err, MG_EINTEGRITY, d->path, 0, 0,
+                            "the log holds %llu entries but this writer's tree has %llu: "
+                            "another writer has changed it; nothing was written",
+                            (unsigned long long)stored, (unsigned long long)d->fr.size);
+    return MG_OK;
+}
+
 static mg_status begin(audit_db *d, mg_error *err)
 {
     if (d->read_only)
         return mg_error_set(err, MG_EINVAL, d->path, 0, 0, "the audit log is open read-only");
-    return exec(d, "BEGIN IMMEDIATE", "starting a transaction", err);
+    mg_status s = exec(d, "BEGIN IMMEDIATE", "starting a transaction", err);
+    if (s == MG_OK && (s = check_size(d, err)) != MG_OK)
+        sqlite3_exec(d->db, "ROLLBACK", NULL, NULL, NULL);
+    return s;
 }
 
 static mg_status finish(audit_db *d, mg_status s, const saved *sv, mg_error *err)
@@ -398,8 +502,8 @@ char *audit_rec_field(audit_rec *r, int i)
     }
 }
 
-/* A batch encoded before any row is written, so that its leaves can be
- * hashed on two threads: one allocation for the bytes, one for the rest. */
+/* A batch encoded and its leaves hashed (on two threads) before the
+ * transaction begins: one allocation for the bytes, one for the rest. */
 typedef struct enc_batch {
     uint8_t *bytes;
     audit_entry *e;
@@ -445,6 +549,7 @@ static mg_status encode_batch(audit_db *d, audit_rec *const *recs, size_t n, int
         audit_entry_encode(&b->e[i], b->bytes + at);
         b->p[i] = b->bytes + at;
     }
+    audit_hashpool_leaves(d->pool, b->p, b->len, n, b->leaf);
     return MG_OK;
 }
 
@@ -459,7 +564,6 @@ mg_status audit_db_append(audit_db *d, audit_rec *const *recs, size_t n,
         restore(d, &sv);
         return s;
     }
-    audit_hashpool_leaves(d->pool, b.p, b.len, n, b.leaf);
     s = begin(d, err);
     if (s != MG_OK) {
         enc_free(&b);
