@@ -281,8 +281,9 @@ typedef struct audit_db {
     bool read_only;
     bool locked;                /* a writer: lock_fd holds the writer lock */
     int lock_fd;
+    struct audit_writer *w;     /* a writer's statements and staged batch */
     audit_hashpool *pool;       /* leaf hashing of appends; not owned */
-    sqlite3_stmt *st[12];       /* prepared statements, see log.c (ST_COUNT) */
+    sqlite3_stmt *st[11];       /* prepared statements, see log.c */
 } audit_db;
 
 /* Maps the connection's last error to MG_EIO (disk full, I/O), MG_ENOMEM
@@ -319,9 +320,25 @@ mg_status audit_db_append_raw(audit_db *d, const uint8_t *const *entries,
                               const size_t *lens, size_t n, bool checkpoint,
                               int64_t now, mg_error *err);
 /* Encodes and appends records (subjects already pseudonymized) in one
- * transaction, then a checkpoint if `checkpoint`. */
+ * transaction, then a checkpoint if `checkpoint`: audit_db_stage then
+ * audit_db_commit. */
 mg_status audit_db_append(audit_db *d, audit_rec *const *recs, size_t n,
                           int64_t now, bool checkpoint, mg_error *err);
+/* A batch in two steps, so that the work before the transaction can grow
+ * with the records that arrive meanwhile. audit_db_stage encodes records
+ * (subjects already pseudonymized; processing time `now`), hashes their
+ * leaves and the tree nodes they complete, all outside any transaction;
+ * the records must stay unchanged until the commit. audit_db_commit writes
+ * everything staged in one transaction (then a checkpoint if asked) and
+ * only then moves the tree forward; audit_db_discard drops what is staged.
+ * On any failure nothing staged is kept and the in-memory state is as
+ * before the first stage. */
+mg_status audit_db_stage(audit_db *d, audit_rec *const *recs, size_t n, int64_t now,
+                         mg_error *err);
+mg_status audit_db_commit(audit_db *d, int64_t now, bool checkpoint, mg_error *err);
+void audit_db_discard(audit_db *d);
+/* Entries staged and not yet committed. */
+size_t audit_db_staged(const audit_db *d);
 /* Signs and stores a checkpoint of the current tree (no-op if one exists
  * for this size). */
 mg_status audit_db_checkpoint(audit_db *d, int64_t now, mg_error *err);

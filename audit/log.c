@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <pthread.h>
 #include <sys/file.h>
 #include <unistd.h>
 #include <sodium.h>
@@ -29,11 +30,8 @@
 
 /* Statements from ST_GET_NODE on only read: a read-only handle prepares
  * those alone, once, and proofs reuse them. */
-enum { ST_ENTRY, ST_NODE, ST_STATE, ST_CP, ST_SIZE, ST_GET_NODE, ST_GET_LEAF, ST_GET_ENTRY, ST_CP_AT,
+enum { ST_ENTRY, ST_NODE, ST_STATE, ST_CP, ST_GET_NODE, ST_GET_LEAF, ST_GET_ENTRY, ST_CP_AT,
        ST_CP_LATEST, ST_READ_BEGIN, ST_READ_END, ST_COUNT };
-
-_Static_assert(ST_COUNT == sizeof ((audit_db *)0)->st / sizeof (sqlite3_stmt *),
-               "audit_db.st holds one slot per statement");
 
 static const char *const sql_st[ST_COUNT] = {
     [ST_ENTRY] = "INSERT INTO entries(seq, event_time, kind, product, port, subject, action,"
@@ -44,7 +42,6 @@ static const char *const sql_st[ST_COUNT] = {
     [ST_STATE] = "UPDATE state SET size = ?1, last_proc_time = ?2, cp_size = ?3, cp_time = ?4"
                  " WHERE id = 1",
     [ST_CP] = "INSERT OR IGNORE INTO checkpoints(size, root, time, note) VALUES (?1, ?2, ?3, ?4)",
-    [ST_SIZE] = "SELECT size FROM state WHERE id = 1",
     [ST_GET_LEAF] = "SELECT leaf FROM entries WHERE seq = ?1",
     [ST_GET_ENTRY] = "SELECT entry FROM entries WHERE seq = ?1",
     [ST_CP_AT] = "SELECT size, root, note FROM checkpoints WHERE size = ?1",
@@ -65,6 +62,10 @@ static const char SCHEMA[] =
     " hash BLOB NOT NULL, PRIMARY KEY (level, idx)) WITHOUT ROWID;"
     "CREATE TABLE IF NOT EXISTS checkpoints(size INTEGER PRIMARY KEY, root BLOB NOT NULL,"
     " time INTEGER NOT NULL, note TEXT NOT NULL);";
+
+typedef struct audit_writer audit_writer;
+static mg_status writer_open(audit_db *d, bool sync_full, mg_error *err);
+static void writer_close(audit_db *d);
 
 mg_status audit_db_error(sqlite3 *db, const char *path, const char *what, mg_error *err)
 {
@@ -260,6 +261,8 @@ mg_status audit_db_open(audit_db *d, const char *path, const char *origin,
             goto fail;
         }
     }
+    if (!read_only && (s = writer_open(d, sync_full, err)) != MG_OK)
+        goto fail;
     uint64_t size = d->fr.size;
     if ((s = audit_frontier_load(&d->fr, size, audit_db_node, d, err)) != MG_OK)
         goto fail;
@@ -271,6 +274,7 @@ fail:
 
 void audit_db_close(audit_db *d)
 {
+    writer_close(d);
     for (int i = 0; i < ST_COUNT; i++)
         sqlite3_finalize(d->st[i]);
     sqlite3_close(d->db);
@@ -310,20 +314,23 @@ mg_status audit_db_node(void *ud, unsigned level, uint64_t index,
     return s;
 }
 
-static mg_status store_node(void *ud, unsigned level, uint64_t index,
-                            const uint8_t h[AUDIT_HASH], mg_error *err)
-{
-    audit_db *d = ud;
-    if (level == 0)
-        return MG_OK;           /* stored in the entry's row */
-    sqlite3_stmt *st = d->st[ST_NODE];
-    sqlite3_bind_int(st, 1, (int)level);
-    sqlite3_bind_int64(st, 2, (sqlite3_int64)index);
-    sqlite3_bind_blob(st, 3, h, AUDIT_HASH, SQLITE_STATIC);
-    int rc = sqlite3_step(st);
-    sqlite3_reset(st);
-    return rc == SQLITE_DONE ? MG_OK : db_err(d, "storing a tree node", err);
-}
+/* ======================================================================
+ * The writer: staging and committing batches
+ * ====================================================================== */
+
+/* Rows per multi-row INSERT. One statement step per 32 entries (or
+ * nodes) instead of one per row pays SQLite's per-statement work (the VM's
+ * set-up and halt, cursor opening, statement journal) once for all of
+ * them. */
+#define ROWS 32
+#define ENTRY_COLS 11
+
+/* A node of level 1 or above that a staged entry completes. */
+typedef struct node_row {
+    uint64_t idx;
+    unsigned level;
+    uint8_t h[AUDIT_HASH];
+} node_row;
 
 /* The in-memory part of the state, saved so a rollback can restore it. */
 typedef struct saved {
@@ -332,6 +339,61 @@ typedef struct saved {
     uint64_t cp_size;
     int64_t cp_time;
 } saved;
+
+/* WAL frames (pages) after which the checkpointer copies the WAL back into
+ * the database: SQLite's own default threshold. */
+#define CKPT_FRAMES 1000
+
+/* WAL checkpoints run on a thread of their own, on a connection of their
+ * own. SQLite's automatic checkpoint runs inside the COMMIT that crosses
+ * the threshold, on the writer thread: every ~16 MB of WAL, one commit
+ * also read the WAL back, wrote it into the database and synced both,
+ * and the appends waiting behind it waited for that too. The writer
+ * connection turns it off (its WAL hook replaces the automatic one) and
+ * after each commit only tells this thread how long the WAL is. A
+ * checkpoint is no part of durability: a committed transaction is durable
+ * in the WAL already.
+ *
+ * The checkpoint is PASSIVE, which never blocks the writer or a reader,
+ * and runs twice. The first copies the bulk of the WAL while commits go
+ * on. The second runs between two commits (it holds commit_mu), so it
+ * catches up completely, copying only what was committed meanwhile: only
+ * a WAL copied completely is restarted from its beginning by the next
+ * transaction, so without it the WAL of a busy log would grow without
+ * bound. Only that short second pass ever holds up a commit. */
+typedef struct checkpointer {
+    sqlite3 *db;
+    pthread_t th;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    pthread_mutex_t *commit_mu;
+    int last, next;             /* WAL frames at the last commit; the
+                                   length that calls for a checkpoint */
+    bool due, stop, running;
+} checkpointer;
+
+/* A writer's own statements, and the batch it is staging. The buffers are
+ * kept from batch to batch, so appending allocates only when a batch is
+ * larger than every one before it. */
+struct audit_writer {
+    pthread_mutex_t commit_mu;  /* held by each write transaction */
+    checkpointer ck;
+    sqlite3_stmt *size;         /* the stored tree size */
+    sqlite3_stmt *entries;      /* INSERT of ROWS entries */
+    sqlite3_stmt *nodes;        /* INSERT OR REPLACE of ROWS nodes */
+    saved sv;                   /* the state before the first staged entry */
+    audit_frontier fr;          /* the tree with every staged entry */
+    size_t n, cap;              /* entries staged, and room for */
+    audit_entry *e;             /* fields point into the caller's records */
+    size_t *off, *len;          /* each entry's canonical bytes in `bytes` */
+    uint8_t (*leaf)[AUDIT_HASH];
+    const uint8_t **ptr;        /* the entries of one stage, for the hash pool */
+    uint8_t *bytes;
+    size_t used, bytes_cap;
+    node_row *node;             /* room for cap + 64: n entries complete at
+                                   most n + 63 nodes */
+    size_t n_nodes;
+};
 
 static void save(const audit_db *d, saved *s)
 {
@@ -349,6 +411,325 @@ static void restore(audit_db *d, const saved *s)
     d->cp_time = s->cp_time;
 }
 
+/* "INSERT ... VALUES (?, ...), ..." for `rows` rows of `cols` columns. */
+static char *rows_sql(const char *head, int cols, int rows)
+{
+    size_t n = strlen(head) + (size_t)rows * ((size_t)cols * 2 + 3) + 1;
+    char *sql = malloc(n), *p = sql;
+    if (!sql)
+        return NULL;
+    p += sprintf(p, "%s", head);
+    for (int r = 0; r < rows; r++) {
+        *p++ = r ? ',' : ' ';
+        *p++ = '(';
+        for (int c = 0; c < cols; c++) {
+            *p++ = '?';
+            *p++ = c + 1 < cols ? ',' : ')';
+        }
+    }
+    *p = '\0';
+    return sql;
+}
+
+static mg_status prepare_one(audit_db *d, const char *sql, sqlite3_stmt **st, mg_error *err)
+{
+    if (!sql)
+        return mg_error_set(err, MG_ENOMEM, NULL, 0, 0, "out of memory");
+    if (sqlite3_prepare_v3(d->db, sql, -1, SQLITE_PREPARE_PERSISTENT, st, NULL) != SQLITE_OK)
+        return db_err(d, "preparing statements", err);
+    return MG_OK;
+}
+
+static void *ckpt_main(void *arg)
+{
+    checkpointer *c = arg;
+    pthread_mutex_lock(&c->mu);
+    for (;;) {
+        while (!c->due && !c->stop)
+            pthread_cond_wait(&c->cv, &c->mu);
+        if (c->stop)
+            break;
+        c->due = false;
+        pthread_mutex_unlock(&c->mu);
+        /* A failed checkpoint only leaves the WAL longer; the next one
+         * retries. (SQLite's automatic checkpoint ignores failures too.) */
+        sqlite3_wal_checkpoint_v2(c->db, "main", SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+        pthread_mutex_lock(c->commit_mu);
+        sqlite3_wal_checkpoint_v2(c->db, "main", SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+        pthread_mutex_unlock(c->commit_mu);
+        pthread_mutex_lock(&c->mu);
+    }
+    pthread_mutex_unlock(&c->mu);
+    return NULL;
+}
+
+/* Called by SQLite after each commit of the writer connection, with the
+ * WAL's length in frames. A checkpoint is due once it has grown by
+ * CKPT_FRAMES since it was last restarted or last asked for one (a WAL
+ * still held by a reader is not restarted: asking again at once would
+ * only copy nothing). */
+static int ckpt_hook(void *ud, sqlite3 *db, const char *name, int frames)
+{
+    (void)db;
+    (void)name;
+    checkpointer *c = ud;
+    if (frames < c->last)
+        c->next = CKPT_FRAMES;  /* restarted */
+    c->last = frames;
+    if (frames >= c->next) {
+        c->next = frames + CKPT_FRAMES;
+        pthread_mutex_lock(&c->mu);
+        c->due = true;
+        pthread_cond_signal(&c->cv);
+        pthread_mutex_unlock(&c->mu);
+    }
+    return SQLITE_OK;
+}
+
+static mg_status ckpt_start(audit_db *d, checkpointer *c, bool sync_full, mg_error *err)
+{
+    const char *file = sqlite3_db_filename(d->db, "main");
+    if (sqlite3_open_v2(file && *file ? file : d->path, &c->db,
+                        SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK ||
+        sqlite3_exec(c->db, sync_full ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL",
+                     NULL, NULL, NULL) != SQLITE_OK)
+        return audit_db_error(c->db, d->path, "opening the checkpoint connection", err);
+    pthread_mutex_init(&c->mu, NULL);
+    pthread_cond_init(&c->cv, NULL);
+    c->commit_mu = &d->w->commit_mu;
+    c->next = CKPT_FRAMES;
+    if (pthread_create(&c->th, NULL, ckpt_main, c) != 0) {
+        pthread_mutex_destroy(&c->mu);
+        pthread_cond_destroy(&c->cv);
+        return mg_error_set(err, MG_ENOMEM, NULL, 0, 0, "cannot start the checkpoint thread");
+    }
+    c->running = true;
+    sqlite3_wal_hook(d->db, ckpt_hook, c);
+    return MG_OK;
+}
+
+/* Before the writer connection closes: that close, the last, then does
+ * the final checkpoint and removes the WAL, as before. */
+static void ckpt_stop(checkpointer *c)
+{
+    if (c->running) {
+        pthread_mutex_lock(&c->mu);
+        c->stop = true;
+        pthread_cond_signal(&c->cv);
+        pthread_mutex_unlock(&c->mu);
+        pthread_join(c->th, NULL);
+        pthread_mutex_destroy(&c->mu);
+        pthread_cond_destroy(&c->cv);
+        c->running = false;
+    }
+    sqlite3_close(c->db);
+    c->db = NULL;
+}
+
+static mg_status writer_open(audit_db *d, bool sync_full, mg_error *err)
+{
+    if (!(d->w = calloc(1, sizeof *d->w)))
+        return mg_error_set(err, MG_ENOMEM, NULL, 0, 0, "out of memory");
+    pthread_mutex_init(&d->w->commit_mu, NULL);
+    char *entries = rows_sql("INSERT OR ROLLBACK INTO entries(seq, event_time, kind, product, port, subject,"
+                             " action, effect, payload, entry, leaf) VALUES", ENTRY_COLS, ROWS);
+    char *nodes = rows_sql("INSERT OR ROLLBACK INTO nodes(level, idx, hash) VALUES", 3, ROWS);
+    mg_status s = prepare_one(d, "SELECT size FROM state WHERE id = 1", &d->w->size, err);
+    if (s == MG_OK)
+        s = prepare_one(d, entries, &d->w->entries, err);
+    if (s == MG_OK)
+        s = prepare_one(d, nodes, &d->w->nodes, err);
+    free(entries);
+    free(nodes);
+    if (s == MG_OK)
+        s = ckpt_start(d, &d->w->ck, sync_full, err);
+    return s;
+}
+
+static void writer_close(audit_db *d)
+{
+    audit_writer *w = d->w;
+    if (!w)
+        return;
+    sqlite3_wal_hook(d->db, NULL, NULL);
+    ckpt_stop(&w->ck);
+    sqlite3_finalize(w->size);
+    sqlite3_finalize(w->entries);
+    sqlite3_finalize(w->nodes);
+    free(w->e);
+    free(w->off);
+    free(w->len);
+    free(w->leaf);
+    free(w->ptr);
+    free(w->bytes);
+    free(w->node);
+    pthread_mutex_destroy(&w->commit_mu);
+    free(w);
+}
+
+/* Room for n staged entries and `bytes` bytes of them. */
+static mg_status reserve(audit_writer *w, size_t n, size_t bytes, mg_error *err)
+{
+    if (n > w->cap) {
+        size_t cap = w->cap ? w->cap : 256;
+        while (cap < n)
+            cap *= 2;
+        void *p;
+#define GROW(f, count) \
+        if (!(p = realloc(w->f, (count) * sizeof *w->f))) goto oom; \
+        w->f = p;
+        GROW(e, cap)
+        GROW(off, cap)
+        GROW(len, cap)
+        GROW(leaf, cap)
+        GROW(ptr, cap)
+        GROW(node, cap + 64)
+#undef GROW
+        w->cap = cap;
+    }
+    if (bytes > w->bytes_cap || !w->bytes) {
+        size_t cap = w->bytes_cap ? w->bytes_cap : 65536;
+        while (cap < bytes)
+            cap *= 2;
+        uint8_t *p = realloc(w->bytes, cap);
+        if (!p)
+            goto oom;
+        w->bytes = p;
+        w->bytes_cap = cap;
+    }
+    return MG_OK;
+oom:
+    return mg_error_set(err, MG_ENOMEM, NULL, 0, 0, "out of memory");
+}
+
+size_t audit_db_staged(const audit_db *d)
+{
+    return d->w ? d->w->n : 0;
+}
+
+void audit_db_discard(audit_db *d)
+{
+    audit_writer *w = d->w;
+    if (!w || w->n == 0)
+        return;
+    restore(d, &w->sv);
+    w->n = w->n_nodes = w->used = 0;
+}
+
+/* Processing time never goes backwards within a log. */
+static int64_t proc_time(audit_db *d, int64_t now)
+{
+    if (now > d->last_proc)
+        d->last_proc = now;
+    return d->last_proc;
+}
+
+static mg_status stage_node(void *ud, unsigned level, uint64_t index,
+                            const uint8_t h[AUDIT_HASH], mg_error *err)
+{
+    (void)err;
+    audit_writer *w = ud;
+    if (level == 0)
+        return MG_OK;           /* stored in the entry's row */
+    node_row *r = &w->node[w->n_nodes++];
+    r->level = level;
+    r->idx = index;
+    memcpy(r->h, h, AUDIT_HASH);
+    return MG_OK;
+}
+
+/* Starts a batch, or checks room for n more entries of `bytes` bytes. */
+static mg_status stage_room(audit_db *d, size_t n, size_t bytes, mg_error *err)
+{
+    audit_writer *w = d->w;
+    if (!w)
+        return mg_error_set(err, MG_EINVAL, d->path, 0, 0, "the audit log is open read-only");
+    if (w->n == 0) {
+        save(d, &w->sv);
+        w->fr = d->fr;
+        w->used = w->n_nodes = 0;
+    }
+    mg_status s = reserve(w, w->n + n, w->used + bytes, err);
+    if (s != MG_OK)
+        audit_db_discard(d);
+    return s;
+}
+
+/* Hashes the leaves of the n entries encoded after the staged ones (on
+ * two threads) and the nodes they complete, then counts them as staged. */
+static mg_status stage_hash(audit_db *d, size_t n, mg_error *err)
+{
+    audit_writer *w = d->w;
+    for (size_t i = w->n; i < w->n + n; i++)
+        w->ptr[i - w->n] = w->bytes + w->off[i];
+    audit_hashpool_leaves(d->pool, w->ptr, w->len + w->n, n, w->leaf + w->n);
+    mg_status s = MG_OK;
+    for (size_t i = w->n; i < w->n + n && s == MG_OK; i++)
+        s = audit_frontier_push(&w->fr, w->leaf[i], stage_node, w, err);
+    if (s != MG_OK) {
+        audit_db_discard(d);
+        return s;
+    }
+    w->n += n;
+    return MG_OK;
+}
+
+mg_status audit_db_stage(audit_db *d, audit_rec *const *recs, size_t n, int64_t now,
+                         mg_error *err)
+{
+    size_t bytes = 0;
+    for (size_t i = 0; i < n; i++) {
+        bytes += AUDIT_ENTRY_FIXED;
+        for (int f = 0; f < AUDIT_NFIELDS; f++)
+            bytes += recs[i]->n[f];
+    }
+    mg_status s = stage_room(d, n, bytes, err);
+    if (s != MG_OK)
+        return s;
+    audit_writer *w = d->w;
+    for (size_t i = 0; i < n; i++) {
+        size_t k = w->n + i;
+        audit_entry *e = &w->e[k];
+        e->seq = w->fr.size + i;
+        e->event_time = recs[i]->event_time;
+        e->proc_time = proc_time(d, now);
+        for (int f = 0; f < AUDIT_NFIELDS; f++) {
+            e->f[f] = audit_rec_field(recs[i], f);
+            e->n[f] = recs[i]->n[f];
+        }
+        w->off[k] = w->used;
+        w->len[k] = audit_entry_size(e);
+        audit_entry_encode(e, w->bytes + w->used);
+        w->used += w->len[k];
+    }
+    return stage_hash(d, n, err);
+}
+
+/* Raw entries: their columns are left empty (the vector tests). */
+static mg_status stage_raw(audit_db *d, const uint8_t *const *entries, const size_t *lens,
+                           size_t n, int64_t now, mg_error *err)
+{
+    size_t bytes = 0;
+    for (size_t i = 0; i < n; i++)
+        bytes += lens[i];
+    mg_status s = stage_room(d, n, bytes, err);
+    if (s != MG_OK)
+        return s;
+    audit_writer *w = d->w;
+    for (size_t i = 0; i < n; i++) {
+        size_t k = w->n + i;
+        memset(&w->e[k], 0, sizeof w->e[k]);
+        w->e[k].seq = w->fr.size + i;
+        w->e[k].proc_time = proc_time(d, now);
+        w->off[k] = w->used;
+        w->len[k] = lens[i];
+        if (lens[i])
+            memcpy(w->bytes + w->used, entries[i], lens[i]);
+        w->used += lens[i];
+    }
+    return stage_hash(d, n, err);
+}
+
 /* The writer lock keeps a second writer out; this catches whatever gets
  * past it (a program that ignores the lock, a copy of the file restored
  * under a live writer, a hard link): inside the write transaction the
@@ -356,7 +737,7 @@ static void restore(audit_db *d, const saved *s)
  * written. */
 static mg_status check_size(audit_db *d, mg_error *err)
 {
-    sqlite3_stmt *st = d->st[ST_SIZE];
+    sqlite3_stmt *st = d->w->size;
     int rc = sqlite3_step(st);
     uint64_t stored = rc == SQLITE_ROW ? (uint64_t)sqlite3_column_int64(st, 0) : 0;
     sqlite3_reset(st);
@@ -374,12 +755,8 @@ static mg_status check_size(audit_db *d, mg_error *err)
 
 static mg_status begin(audit_db *d, mg_error *err)
 {
-    if (d->read_only)
-        return mg_error_set(err, MG_EINVAL, d->path, 0, 0, "the audit log is open read-only");
     mg_status s = exec(d, "BEGIN IMMEDIATE", "starting a transaction", err);
-    if (s == MG_OK && (s = check_size(d, err)) != MG_OK)
-        sqlite3_exec(d->db, "ROLLBACK", NULL, NULL, NULL);
-    return s;
+    return s == MG_OK ? check_size(d, err) : s;
 }
 
 static mg_status finish(audit_db *d, mg_status s, const saved *sv, mg_error *err)
@@ -393,24 +770,57 @@ static mg_status finish(audit_db *d, mg_status s, const saved *sv, mg_error *err
     return s;
 }
 
-/* Inserts one encoded entry with its columns and pushes its leaf. */
-static mg_status insert_entry(audit_db *d, const audit_entry *e, const uint8_t *enc,
-                              size_t len, const uint8_t leaf[AUDIT_HASH], mg_error *err)
+/* Binds entry k of the batch to the columns of row r of st. */
+static void bind_entry(sqlite3_stmt *st, int r, const audit_writer *w, size_t k)
 {
-    sqlite3_stmt *st = d->st[ST_ENTRY];
-    sqlite3_bind_int64(st, 1, (sqlite3_int64)e->seq);
-    sqlite3_bind_int64(st, 2, e->event_time);
+    const audit_entry *e = &w->e[k];
+    int at = r * ENTRY_COLS;
+    sqlite3_bind_int64(st, at + 1, (sqlite3_int64)e->seq);
+    sqlite3_bind_int64(st, at + 2, e->event_time);
     for (int i = 0; i < AUDIT_NCOLS; i++) {
         int f = audit_column_fields[i];
-        sqlite3_bind_text(st, 3 + i, e->n[f] ? e->f[f] : "", (int)e->n[f], SQLITE_STATIC);
+        sqlite3_bind_text(st, at + 3 + i, e->n[f] ? e->f[f] : "", (int)e->n[f], SQLITE_STATIC);
     }
-    sqlite3_bind_blob(st, 3 + AUDIT_NCOLS, enc, (int)len, SQLITE_STATIC);
-    sqlite3_bind_blob(st, 4 + AUDIT_NCOLS, leaf, AUDIT_HASH, SQLITE_STATIC);
-    int rc = sqlite3_step(st);
-    sqlite3_reset(st);
-    if (rc != SQLITE_DONE)
-        return db_err(d, "appending an entry", err);
-    return audit_frontier_push(&d->fr, leaf, store_node, d, err);
+    sqlite3_bind_blob(st, at + 3 + AUDIT_NCOLS, w->bytes + w->off[k], (int)w->len[k],
+                      SQLITE_STATIC);
+    sqlite3_bind_blob(st, at + 4 + AUDIT_NCOLS, w->leaf[k], AUDIT_HASH, SQLITE_STATIC);
+}
+
+static void bind_node(sqlite3_stmt *st, int r, const node_row *n)
+{
+    sqlite3_bind_int(st, r * 3 + 1, (int)n->level);
+    sqlite3_bind_int64(st, r * 3 + 2, (sqlite3_int64)n->idx);
+    sqlite3_bind_blob(st, r * 3 + 3, n->h, AUDIT_HASH, SQLITE_STATIC);
+}
+
+/* Inserts the staged entries and nodes, ROWS at a time and the rest one by
+ * one; inside the transaction. */
+static mg_status insert_staged(audit_db *d, mg_error *err)
+{
+    audit_writer *w = d->w;
+    for (size_t i = 0; i < w->n;) {
+        size_t k = w->n - i >= ROWS ? ROWS : 1;
+        sqlite3_stmt *st = k == ROWS ? w->entries : d->st[ST_ENTRY];
+        for (size_t r = 0; r < k; r++)
+            bind_entry(st, (int)r, w, i + r);
+        int rc = sqlite3_step(st);
+        sqlite3_reset(st);
+        if (rc != SQLITE_DONE)
+            return db_err(d, "appending an entry", err);
+        i += k;
+    }
+    for (size_t i = 0; i < w->n_nodes;) {
+        size_t k = w->n_nodes - i >= ROWS ? ROWS : 1;
+        sqlite3_stmt *st = k == ROWS ? w->nodes : d->st[ST_NODE];
+        for (size_t r = 0; r < k; r++)
+            bind_node(st, (int)r, &w->node[i + r]);
+        int rc = sqlite3_step(st);
+        sqlite3_reset(st);
+        if (rc != SQLITE_DONE)
+            return db_err(d, "storing a tree node", err);
+        i += k;
+    }
+    return MG_OK;
 }
 
 static mg_status write_state(audit_db *d, mg_error *err)
@@ -453,37 +863,38 @@ static mg_status write_checkpoint(audit_db *d, int64_t now, mg_error *err)
     return MG_OK;
 }
 
-/* Processing time never goes backwards within a log. */
-static int64_t proc_time(audit_db *d, int64_t now)
+mg_status audit_db_commit(audit_db *d, int64_t now, bool checkpoint, mg_error *err)
 {
-    if (now > d->last_proc)
-        d->last_proc = now;
-    return d->last_proc;
+    audit_writer *w = d->w;
+    if (!w)
+        return mg_error_set(err, MG_EINVAL, d->path, 0, 0, "the audit log is open read-only");
+    saved sv;
+    if (w->n)
+        sv = w->sv;
+    else
+        save(d, &sv);
+    pthread_mutex_lock(&w->commit_mu);
+    mg_status s = begin(d, err);
+    if (s == MG_OK && w->n) {
+        s = insert_staged(d, err);
+        d->fr = w->fr;
+    }
+    if (s == MG_OK && checkpoint)
+        s = write_checkpoint(d, now, err);
+    if (s == MG_OK)
+        s = write_state(d, err);
+    w->n = w->n_nodes = w->used = 0;
+    s = finish(d, s, &sv, err);
+    pthread_mutex_unlock(&w->commit_mu);
+    return s;
 }
 
 mg_status audit_db_append_raw(audit_db *d, const uint8_t *const *entries,
                               const size_t *lens, size_t n, bool checkpoint,
                               int64_t now, mg_error *err)
 {
-    saved sv;
-    save(d, &sv);
-    mg_status s = begin(d, err);
-    if (s != MG_OK)
-        return s;
-    for (size_t i = 0; i < n && s == MG_OK; i++) {
-        audit_entry e;
-        memset(&e, 0, sizeof e);
-        e.seq = d->fr.size;
-        e.proc_time = proc_time(d, now);
-        uint8_t leaf[AUDIT_HASH];
-        audit_leaf_hash(entries[i], lens[i], leaf);
-        s = insert_entry(d, &e, entries[i], lens[i], leaf, err);
-    }
-    if (s == MG_OK && checkpoint)
-        s = write_checkpoint(d, now, err);
-    if (s == MG_OK)
-        s = write_state(d, err);
-    return finish(d, s, &sv, err);
+    mg_status s = stage_raw(d, entries, lens, n, now, err);
+    return s == MG_OK ? audit_db_commit(d, now, checkpoint, err) : s;
 }
 
 char *audit_rec_field(audit_rec *r, int i)
@@ -502,96 +913,18 @@ char *audit_rec_field(audit_rec *r, int i)
     }
 }
 
-/* A batch encoded and its leaves hashed (on two threads) before the
- * transaction begins: one allocation for the bytes, one for the rest. */
-typedef struct enc_batch {
-    uint8_t *bytes;
-    audit_entry *e;
-    const uint8_t **p;
-    size_t *len;
-    uint8_t (*leaf)[AUDIT_HASH];
-} enc_batch;
-
-static void enc_free(enc_batch *b)
-{
-    free(b->bytes);
-    free(b->e);
-}
-
-static mg_status encode_batch(audit_db *d, audit_rec *const *recs, size_t n, int64_t now,
-                              enc_batch *b, mg_error *err)
-{
-    memset(b, 0, sizeof *b);
-    size_t each = sizeof *b->e + sizeof *b->p + sizeof *b->len + sizeof *b->leaf;
-    if (!(b->e = malloc(n * each)))
-        return mg_error_set(err, MG_ENOMEM, NULL, 0, 0, "out of memory");
-    b->leaf = (uint8_t (*)[AUDIT_HASH])(b->e + n);
-    b->p = (const uint8_t **)(b->leaf + n);
-    b->len = (size_t *)(b->p + n);
-    size_t total = 0;
-    for (size_t i = 0; i < n; i++) {
-        audit_entry *e = &b->e[i];
-        e->seq = d->fr.size + i;
-        e->event_time = recs[i]->event_time;
-        e->proc_time = proc_time(d, now);
-        for (int f = 0; f < AUDIT_NFIELDS; f++) {
-            e->f[f] = audit_rec_field(recs[i], f);
-            e->n[f] = recs[i]->n[f];
-        }
-        b->len[i] = audit_entry_size(e);
-        total += b->len[i];
-    }
-    if (!(b->bytes = malloc(total ? total : 1))) {
-        enc_free(b);
-        return mg_error_set(err, MG_ENOMEM, NULL, 0, 0, "out of memory");
-    }
-    for (size_t i = 0, at = 0; i < n; at += b->len[i], i++) {
-        audit_entry_encode(&b->e[i], b->bytes + at);
-        b->p[i] = b->bytes + at;
-    }
-    audit_hashpool_leaves(d->pool, b->p, b->len, n, b->leaf);
-    return MG_OK;
-}
-
 mg_status audit_db_append(audit_db *d, audit_rec *const *recs, size_t n,
                           int64_t now, bool checkpoint, mg_error *err)
 {
-    saved sv;
-    save(d, &sv);
-    enc_batch b;
-    mg_status s = encode_batch(d, recs, n, now, &b, err);
-    if (s != MG_OK) {
-        restore(d, &sv);
-        return s;
-    }
-    s = begin(d, err);
-    if (s != MG_OK) {
-        enc_free(&b);
-        restore(d, &sv);
-        return s;
-    }
-    for (size_t i = 0; i < n && s == MG_OK; i++)
-        s = insert_entry(d, &b.e[i], b.p[i], b.len[i], b.leaf[i], err);
-    enc_free(&b);
-    if (s == MG_OK && checkpoint)
-        s = write_checkpoint(d, now, err);
-    if (s == MG_OK)
-        s = write_state(d, err);
-    return finish(d, s, &sv, err);
+    mg_status s = audit_db_stage(d, recs, n, now, err);
+    return s == MG_OK ? audit_db_commit(d, now, checkpoint, err) : s;
 }
 
 mg_status audit_db_checkpoint(audit_db *d, int64_t now, mg_error *err)
 {
-    if (d->fr.size == 0 || d->cp_size == d->fr.size)
+    if (audit_db_staged(d) == 0 && (d->fr.size == 0 || d->cp_size == d->fr.size))
         return MG_OK;
-    saved sv;
-    save(d, &sv);
-    mg_status s = begin(d, err);
-    if (s == MG_OK)
-        s = write_checkpoint(d, now, err);
-    if (s == MG_OK)
-        s = write_state(d, err);
-    return finish(d, s, &sv, err);
+    return audit_db_commit(d, now, true, err);
 }
 
 mg_status audit_db_entry(audit_db *d, uint64_t seq, uint8_t **buf, size_t *len, mg_error *err)
