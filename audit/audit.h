@@ -102,6 +102,12 @@ mg_status audit_hashpool_start(audit_hashpool **out, mg_error *err);
 void audit_hashpool_stop(audit_hashpool *p);
 void audit_hashpool_leaves(audit_hashpool *p, const uint8_t *const *e, const size_t *len,
                            size_t n, uint8_t (*out)[AUDIT_HASH]);
+/* Runs fn(arg) on the helper thread while the caller goes on (a NULL pool
+ * runs it at once). audit_hashpool_join waits until it has returned; it
+ * must come before the pool's next use and before the caller touches what
+ * fn uses. */
+void audit_hashpool_run(audit_hashpool *p, void (*fn)(void *), void *arg);
+void audit_hashpool_join(audit_hashpool *p);
 
 /* ======================================================================
  * Keys, checkpoints and signed notes (note.c)

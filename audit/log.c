@@ -393,6 +393,7 @@ struct audit_writer {
     node_row *node;             /* room for cap + 64: n entries complete at
                                    most n + 63 nodes */
     size_t n_nodes;
+    mg_status nodes_status;     /* of stage_nodes */
 };
 
 static void save(const audit_db *d, saved *s)
@@ -655,23 +656,27 @@ static mg_status stage_room(audit_db *d, size_t n, size_t bytes, mg_error *err)
     return s;
 }
 
-/* Hashes the leaves of the n entries encoded after the staged ones (on
- * two threads) and the nodes they complete, then counts them as staged. */
-static mg_status stage_hash(audit_db *d, size_t n, mg_error *err)
+/* Hashes the leaves of the n entries encoded after the staged ones, on
+ * two threads, and counts them as staged. */
+static mg_status stage_hash(audit_db *d, size_t n)
 {
     audit_writer *w = d->w;
     for (size_t i = w->n; i < w->n + n; i++)
         w->ptr[i - w->n] = w->bytes + w->off[i];
     audit_hashpool_leaves(d->pool, w->ptr, w->len + w->n, n, w->leaf + w->n);
-    mg_status s = MG_OK;
-    for (size_t i = w->n; i < w->n + n && s == MG_OK; i++)
-        s = audit_frontier_push(&w->fr, w->leaf[i], stage_node, w, err);
-    if (s != MG_OK) {
-        audit_db_discard(d);
-        return s;
-    }
     w->n += n;
     return MG_OK;
+}
+
+/* The tree nodes that the staged leaves complete, and the tree after them:
+ * run on the hash pool's helper while the writer inserts the entries. */
+static void stage_nodes(void *arg)
+{
+    audit_writer *w = arg;
+    w->n_nodes = 0;
+    w->nodes_status = MG_OK;
+    for (size_t i = 0; i < w->n && w->nodes_status == MG_OK; i++)
+        w->nodes_status = audit_frontier_push(&w->fr, w->leaf[i], stage_node, w, NULL);
 }
 
 mg_status audit_db_stage(audit_db *d, audit_rec *const *recs, size_t n, int64_t now,
@@ -690,7 +695,7 @@ mg_status audit_db_stage(audit_db *d, audit_rec *const *recs, size_t n, int64_t 
     for (size_t i = 0; i < n; i++) {
         size_t k = w->n + i;
         audit_entry *e = &w->e[k];
-        e->seq = w->fr.size + i;
+        e->seq = d->fr.size + k;
         e->event_time = recs[i]->event_time;
         e->proc_time = proc_time(d, now);
         for (int f = 0; f < AUDIT_NFIELDS; f++) {
@@ -702,7 +707,7 @@ mg_status audit_db_stage(audit_db *d, audit_rec *const *recs, size_t n, int64_t 
         audit_entry_encode(e, w->bytes + w->used);
         w->used += w->len[k];
     }
-    return stage_hash(d, n, err);
+    return stage_hash(d, n);
 }
 
 /* Raw entries: their columns are left empty (the vector tests). */
@@ -719,7 +724,7 @@ static mg_status stage_raw(audit_db *d, const uint8_t *const *entries, const siz
     for (size_t i = 0; i < n; i++) {
         size_t k = w->n + i;
         memset(&w->e[k], 0, sizeof w->e[k]);
-        w->e[k].seq = w->fr.size + i;
+        w->e[k].seq = d->fr.size + k;
         w->e[k].proc_time = proc_time(d, now);
         w->off[k] = w->used;
         w->len[k] = lens[i];
@@ -727,7 +732,7 @@ static mg_status stage_raw(audit_db *d, const uint8_t *const *entries, const siz
             memcpy(w->bytes + w->used, entries[i], lens[i]);
         w->used += lens[i];
     }
-    return stage_hash(d, n, err);
+    return stage_hash(d, n);
 }
 
 /* The writer lock keeps a second writer out; this catches whatever gets
@@ -793,9 +798,9 @@ static void bind_node(sqlite3_stmt *st, int r, const node_row *n)
     sqlite3_bind_blob(st, r * 3 + 3, n->h, AUDIT_HASH, SQLITE_STATIC);
 }
 
-/* Inserts the staged entries and nodes, ROWS at a time and the rest one by
- * one; inside the transaction. */
-static mg_status insert_staged(audit_db *d, mg_error *err)
+/* Inserts the staged entries, ROWS at a time and the rest one by one;
+ * inside the transaction. */
+static mg_status insert_entries(audit_db *d, mg_error *err)
 {
     audit_writer *w = d->w;
     for (size_t i = 0; i < w->n;) {
@@ -809,6 +814,15 @@ static mg_status insert_staged(audit_db *d, mg_error *err)
             return db_err(d, "appending an entry", err);
         i += k;
     }
+    return MG_OK;
+}
+
+/* The same for the nodes, once stage_nodes has run. */
+static mg_status insert_nodes(audit_db *d, mg_error *err)
+{
+    audit_writer *w = d->w;
+    if (w->nodes_status != MG_OK)
+        return mg_error_set(err, w->nodes_status, d->path, 0, 0, "the tree is full");
     for (size_t i = 0; i < w->n_nodes;) {
         size_t k = w->n_nodes - i >= ROWS ? ROWS : 1;
         sqlite3_stmt *st = k == ROWS ? w->nodes : d->st[ST_NODE];
@@ -874,9 +888,16 @@ mg_status audit_db_commit(audit_db *d, int64_t now, bool checkpoint, mg_error *e
     else
         save(d, &sv);
     pthread_mutex_lock(&w->commit_mu);
+    size_t n = w->n;
+    if (n)
+        audit_hashpool_run(d->pool, stage_nodes, w);
     mg_status s = begin(d, err);
-    if (s == MG_OK && w->n) {
-        s = insert_staged(d, err);
+    if (s == MG_OK && n)
+        s = insert_entries(d, err);
+    if (n)
+        audit_hashpool_join(d->pool);
+    if (s == MG_OK && n) {
+        s = insert_nodes(d, err);
         d->fr = w->fr;
     }
     if (s == MG_OK && checkpoint)
