@@ -332,13 +332,13 @@ mg_status audit_db_append(audit_db *d, audit_rec *const *recs, size_t n,
                           int64_t now, bool checkpoint, mg_error *err);
 /* A batch in two steps, so that the work before the transaction can grow
  * with the records that arrive meanwhile. audit_db_stage encodes records
- * (subjects already pseudonymized; processing time `now`), hashes their
- * leaves and the tree nodes they complete, all outside any transaction;
- * the records must stay unchanged until the commit. audit_db_commit writes
- * everything staged in one transaction (then a checkpoint if asked) and
- * only then moves the tree forward; audit_db_discard drops what is staged.
- * On any failure nothing staged is kept and the in-memory state is as
- * before the first stage. */
+ * (subjects already pseudonymized; processing time `now`) and hashes their
+ * leaves, outside any transaction; the records must stay unchanged until
+ * the commit. audit_db_commit writes everything staged in one transaction
+ * (the tree nodes are hashed on the pool's helper meanwhile; then a
+ * checkpoint if asked) and only then moves the tree forward;
+ * audit_db_discard drops what is staged. On any failure nothing staged is
+ * kept and the in-memory state is as before the first stage. */
 mg_status audit_db_stage(audit_db *d, audit_rec *const *recs, size_t n, int64_t now,
                          mg_error *err);
 mg_status audit_db_commit(audit_db *d, int64_t now, bool checkpoint, mg_error *err);

@@ -8,6 +8,11 @@
  * transaction is rolled back and the in-memory state restored, so nothing
  * is reported durable that has not committed.
  *
+ * A batch is staged before its transaction (encoded, leaves hashed on two
+ * threads), its nodes are hashed on the helper thread while the writer
+ * inserts its entries, and WAL checkpoints run on a thread of their own
+ * (see "The writer" below).
+ *
  * One writer at a time: a writer holds the writer lock (see writer_lock)
  * from open to close, and every write transaction checks that the stored
  * size is the one its frontier has.
@@ -34,10 +39,10 @@ enum { ST_ENTRY, ST_NODE, ST_STATE, ST_CP, ST_GET_NODE, ST_GET_LEAF, ST_GET_ENTR
        ST_CP_LATEST, ST_READ_BEGIN, ST_READ_END, ST_COUNT };
 
 static const char *const sql_st[ST_COUNT] = {
-    [ST_ENTRY] = "INSERT INTO entries(seq, event_time, kind, product, port, subject, action,"
-                 " effect, payload, entry, leaf) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10,"
-                 " ?11)",
-    [ST_NODE] = "INSERT OR REPLACE INTO nodes(level, idx, hash) VALUES (?1, ?2, ?3)",
+    [ST_ENTRY] = "INSERT OR ROLLBACK INTO entries(seq, event_time, kind, product, port, subject,"
+                 " action, effect, payload, entry, leaf)"
+                 " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+    [ST_NODE] = "INSERT OR ROLLBACK INTO nodes(level, idx, hash) VALUES (?1, ?2, ?3)",
     [ST_GET_NODE] = "SELECT hash FROM nodes WHERE level = ?1 AND idx = ?2",
     [ST_STATE] = "UPDATE state SET size = ?1, last_proc_time = ?2, cp_size = ?3, cp_time = ?4"
                  " WHERE id = 1",
@@ -320,8 +325,10 @@ mg_status audit_db_node(void *ud, unsigned level, uint64_t index,
 
 /* Rows per multi-row INSERT. One statement step per 32 entries (or
  * nodes) instead of one per row pays SQLite's per-statement work (the VM's
- * set-up and halt, cursor opening, statement journal) once for all of
- * them. */
+ * set-up and halt, cursor opening) once for all of them. The inserts are
+ * INSERT OR ROLLBACK: a multi-row INSERT that could abort half-way would
+ * make SQLite keep a statement journal, a copy of every page it touches;
+ * any failure rolls the whole batch back anyway. */
 #define ROWS 32
 #define ENTRY_COLS 11
 
@@ -380,7 +387,7 @@ struct audit_writer {
     checkpointer ck;
     sqlite3_stmt *size;         /* the stored tree size */
     sqlite3_stmt *entries;      /* INSERT of ROWS entries */
-    sqlite3_stmt *nodes;        /* INSERT OR REPLACE of ROWS nodes */
+    sqlite3_stmt *nodes;        /* INSERT of ROWS nodes */
     saved sv;                   /* the state before the first staged entry */
     audit_frontier fr;          /* the tree with every staged entry */
     size_t n, cap;              /* entries staged, and room for */
@@ -532,8 +539,9 @@ static mg_status writer_open(audit_db *d, bool sync_full, mg_error *err)
     if (!(d->w = calloc(1, sizeof *d->w)))
         return mg_error_set(err, MG_ENOMEM, NULL, 0, 0, "out of memory");
     pthread_mutex_init(&d->w->commit_mu, NULL);
-    char *entries = rows_sql("INSERT OR ROLLBACK INTO entries(seq, event_time, kind, product, port, subject,"
-                             " action, effect, payload, entry, leaf) VALUES", ENTRY_COLS, ROWS);
+    char *entries = rows_sql("INSERT OR ROLLBACK INTO entries(seq, event_time, kind, product,"
+                             " port, subject, action, effect, payload, entry, leaf) VALUES",
+                             ENTRY_COLS, ROWS);
     char *nodes = rows_sql("INSERT OR ROLLBACK INTO nodes(level, idx, hash) VALUES", 3, ROWS);
     mg_status s = prepare_one(d, "SELECT size FROM state WHERE id = 1", &d->w->size, err);
     if (s == MG_OK)
