@@ -2,8 +2,8 @@
  * test_writer.c — one writer per log. A second writer, in another process
  * or in this one, is refused at open with MG_EBUSY while readers (verify,
  * query, prove) work beside the writer; the lock dies with a SIGKILLed
- * writer; and a writer whose tree no longer matches the stored size
- * writes nothing and fails closed.
+ * writer; and a writer whose tree no longer matches the stored size, or
+ * that finds a stored node in the way, writes nothing and fails closed.
  */
 #define _DEFAULT_SOURCE         /* realpath */
 #include <limits.h>
@@ -300,5 +300,27 @@ Test(writer, stored_size_must_match_the_writers_tree)
                      "another writer has changed it; nothing was written");
     mg_error_clear(&err);
     audit_db_close(&d);
+    fx_fini(&f);
+}
+
+/* A node row already stored where the batch's new node goes (left by a
+ * writer that ignored the lock) is never overwritten: the batch fails and
+ * nothing of it is written. */
+Test(writer, stored_node_in_the_way_fails_the_batch)
+{
+    fixture f;
+    fx_init(&f);
+    mg_audit_log *log = fx_open(&f, 100);
+    fx_append(&f, log, 3);
+    fx_sql(&f, "INSERT INTO nodes(level, idx, hash) VALUES (1, 1, zeroblob(32))");
+    mg_audit_record r = { .kind = "decision", .payload = "{}" };
+    uint64_t seq;
+    mg_error err = { 0 };
+    cr_assert_eq(mg_audit_append(log, &r, &seq, &err), MG_EDB);
+    cr_assert_str_eq(err.message, "audit log write failed: storing a tree node: "
+                     "UNIQUE constraint failed: nodes.level, nodes.idx");
+    mg_error_clear(&err);
+    mg_audit_close(log);
+    cr_assert_eq(count_entries(&f), 3);
     fx_fini(&f);
 }
