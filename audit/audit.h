@@ -25,37 +25,6 @@
 #define AUDIT_WUR __attribute__((warn_unused_result))
 #else
 #define AUDIT_WUR
-/* A private key file: refused if group or others may read it. */
-mg_status audit_skey_load(const char *path, audit_skey *out, mg_error *err);
-
-/* ======================================================================
- * The log handle: ring and writer thread (ring.c), API (api.c)
- * ====================================================================== */
-
-struct mg_audit_log {
-    audit_db db;
-    audit_keystore *ks;
-    pthread_mutex_t db_lock;    /* the SQLite connections and db state */
-    pthread_mutex_t mu;         /* the ring and the fields below */
-    pthread_cond_t work;        /* signals the writer */
-    pthread_cond_t done;        /* signals waiters: head moved or failure */
-    audit_rec *ring;
-    uint64_t cap;
-    uint64_t head;              /* first seq not yet durable */
-    uint64_t tail;              /* next seq to hand out */
-    mg_status failed;           /* MG_OK, or the write failure */
-    char failmsg[512];
-    bool stop;
-    bool has_writer;
-    pthread_t writer;
-    uint32_t cp_every;
-    uint32_t cp_ms;
-    int64_t (*clock)(void *ud);
-    void *clock_ud;
-};
-
-int64_t audit_now(const mg_audit_log *log);
-
 #endif
 
 /* ======================================================================
@@ -171,6 +140,12 @@ mg_status audit_hashpool_start(audit_hashpool **out, mg_error *err);
 void audit_hashpool_stop(audit_hashpool *p);
 void audit_hashpool_leaves(audit_hashpool *p, const uint8_t *const *e, const size_t *len,
                            size_t n, uint8_t (*out)[AUDIT_HASH]);
+/* Runs fn(arg) on the helper thread while the caller goes on (a NULL pool
+ * runs it at once). audit_hashpool_join waits until it has returned; it
+ * must come before the pool's next use and before the caller touches what
+ * fn uses. */
+void audit_hashpool_run(audit_hashpool *p, void (*fn)(void *), void *arg);
+void audit_hashpool_join(audit_hashpool *p);
 
 /* ======================================================================
  * Keys, checkpoints and signed notes (note.c)
@@ -350,6 +325,9 @@ typedef struct audit_db {
     audit_skey *signers;        /* checkpoint signers, owned */
     size_t n_signers;
     bool read_only;
+    bool locked;                /* a writer: lock_fd holds the writer lock */
+    int lock_fd;
+    struct audit_writer *w;     /* a writer's statements and staged batch */
     audit_hashpool *pool;       /* leaf hashing of appends; not owned */
     audit_pcache *pc;           /* proof caches (api.c), owned; may be NULL */
     sqlite3_stmt *st[11];       /* prepared statements, see log.c */
@@ -359,7 +337,10 @@ typedef struct audit_db {
  * or MG_EDB, with SQLite's message prefixed by `what`. */
 mg_status audit_db_error(sqlite3 *db, const char *path, const char *what, mg_error *err);
 
-/* Opens or creates the database; origin is required when creating. */
+/* Opens or creates the database; origin is required when creating. A
+ * writer (read_only false) first takes the writer lock, the file
+ * "<database>-writer.lock": while another handle, in this process or
+ * another, has the log open for writing, the open fails with MG_EBUSY. */
 mg_status audit_db_open(audit_db *d, const char *path, const char *origin,
                         bool read_only, bool sync_full, mg_error *err);
 void audit_db_close(audit_db *d);
@@ -390,9 +371,25 @@ mg_status audit_db_append_raw(audit_db *d, const uint8_t *const *entries,
                               const size_t *lens, size_t n, bool checkpoint,
                               int64_t now, mg_error *err);
 /* Encodes and appends records (subjects already pseudonymized) in one
- * transaction, then a checkpoint if `checkpoint`. */
+ * transaction, then a checkpoint if `checkpoint`: audit_db_stage then
+ * audit_db_commit. */
 mg_status audit_db_append(audit_db *d, audit_rec *const *recs, size_t n,
                           int64_t now, bool checkpoint, mg_error *err);
+/* A batch in two steps, so that the work before the transaction can grow
+ * with the records that arrive meanwhile. audit_db_stage encodes records
+ * (subjects already pseudonymized; processing time `now`) and hashes their
+ * leaves, outside any transaction; the records must stay unchanged until
+ * the commit. audit_db_commit writes everything staged in one transaction
+ * (the tree nodes are hashed on the pool's helper meanwhile; then a
+ * checkpoint if asked) and only then moves the tree forward;
+ * audit_db_discard drops what is staged. On any failure nothing staged is
+ * kept and the in-memory state is as before the first stage. */
+mg_status audit_db_stage(audit_db *d, audit_rec *const *recs, size_t n, int64_t now,
+                         mg_error *err);
+mg_status audit_db_commit(audit_db *d, int64_t now, bool checkpoint, mg_error *err);
+void audit_db_discard(audit_db *d);
+/* Entries staged and not yet committed. */
+size_t audit_db_staged(const audit_db *d);
 /* Signs and stores a checkpoint of the current tree (no-op if one exists
  * for this size). */
 mg_status audit_db_checkpoint(audit_db *d, int64_t now, mg_error *err);

@@ -7,10 +7,26 @@
  * from the nodes table on open, so an append costs O(log n). A failed
  * transaction is rolled back and the in-memory state restored, so nothing
  * is reported durable that has not committed.
+ *
+ * A batch is staged before its transaction (encoded, leaves hashed on two
+ * threads), its nodes are hashed on the helper thread while the writer
+ * inserts its entries, and WAL checkpoints run on a thread of their own
+ * (see "The writer" below).
+ *
+ * One writer at a time: a writer holds the writer lock (see writer_lock)
+ * from open to close, and every write transaction checks that the stored
+ * size is the one its frontier has.
  */
+#define _DEFAULT_SOURCE         /* flock(2) */
 #include <assert.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <pthread.h>
+#include <sys/file.h>
+#include <unistd.h>
 #include <sodium.h>
 #include "audit/audit.h"
 #include "stdlib/error.h"
@@ -23,10 +39,10 @@ enum { ST_ENTRY, ST_NODE, ST_STATE, ST_CP, ST_GET_NODE, ST_GET_LEAF, ST_GET_ENTR
        ST_CP_LATEST, ST_READ_BEGIN, ST_READ_END, ST_COUNT };
 
 static const char *const sql_st[ST_COUNT] = {
-    [ST_ENTRY] = "INSERT INTO entries(seq, event_time, kind, product, port, subject, action,"
-                 " effect, payload, entry, leaf) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10,"
-                 " ?11)",
-    [ST_NODE] = "INSERT OR REPLACE INTO nodes(level, idx, hash) VALUES (?1, ?2, ?3)",
+    [ST_ENTRY] = "INSERT OR ROLLBACK INTO entries(seq, event_time, kind, product, port, subject,"
+                 " action, effect, payload, entry, leaf)"
+                 " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+    [ST_NODE] = "INSERT OR ROLLBACK INTO nodes(level, idx, hash) VALUES (?1, ?2, ?3)",
     [ST_GET_NODE] = "SELECT hash FROM nodes WHERE level = ?1 AND idx = ?2",
     [ST_STATE] = "UPDATE state SET size = ?1, last_proc_time = ?2, cp_size = ?3, cp_time = ?4"
                  " WHERE id = 1",
@@ -51,6 +67,10 @@ static const char SCHEMA[] =
     " hash BLOB NOT NULL, PRIMARY KEY (level, idx)) WITHOUT ROWID;"
     "CREATE TABLE IF NOT EXISTS checkpoints(size INTEGER PRIMARY KEY, root BLOB NOT NULL,"
     " time INTEGER NOT NULL, note TEXT NOT NULL);";
+
+typedef struct audit_writer audit_writer;
+static mg_status writer_open(audit_db *d, bool sync_full, mg_error *err);
+static void writer_close(audit_db *d);
 
 mg_status audit_db_error(sqlite3 *db, const char *path, const char *what, mg_error *err)
 {
@@ -126,6 +146,66 @@ static mg_status create_state(audit_db *d, const char *origin, mg_error *err)
     return MG_OK;
 }
 
+/* ======================================================================
+ * The writer lock
+ * ====================================================================== */
+
+/* Each writer keeps the tree's frontier in memory, so two writers on one
+ * log would each append to their own idea of the tree and fork it. A
+ * writer therefore holds an exclusive flock(2) on "<database>-writer.lock"
+ * from open to close. The kernel drops it when the process dies, SIGKILL
+ * included, so a crashed writer never keeps the next one out.
+ *
+ * Why a file beside the database, and why flock rather than fcntl:
+ * - SQLite locks the database file itself with POSIX fcntl() locks, and
+ *   POSIX drops all the locks a process holds on a file as soon as it
+ *   closes any descriptor of that file. A descriptor of our own on the
+ *   database would, once closed, silently release the locks of every
+ *   SQLite connection of this process to it, a reader's included. A
+ *   separate file cannot touch them.
+ * - A flock belongs to the open file description, not to the process: a
+ *   second writer handle in the same process is refused as well (a POSIX
+ *   lock would let it in), and closing some other descriptor of the lock
+ *   file does not drop it. A child forked without exec shares the
+ *   description, and so the lock, until it exits; O_CLOEXEC keeps it from
+ *   programs it executes.
+ * - The file is named from the path SQLite resolved (symbolic links
+ *   followed), where its -wal and -shm files live, so two paths to one
+ *   database meet at one lock.
+ * The file is never deleted: removing a lock file races with a process
+ * that has just opened it. Readers take no lock. */
+static mg_status writer_lock(audit_db *d, mg_error *err)
+{
+    const char *db = sqlite3_db_filename(d->db, "main");
+    if (!db || !*db)
+        db = d->path;
+    size_t n = strlen(db) + sizeof "-writer.lock";
+    char *lock = malloc(n);
+    if (!lock)
+        return mg_error_set(err, MG_ENOMEM, NULL, 0, 0, "out of memory");
+    snprintf(lock, n, "%s-writer.lock", db);
+    mg_status s = MG_OK;
+    int fd = open(lock, O_RDONLY | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0)
+        s = mg_error_set(err, MG_EIO, d->path, 0, 0, "cannot open the writer lock %s: %s",
+                         lock, strerror(errno));
+    else if (flock(fd, LOCK_EX | LOCK_NB) != 0)
+        s = errno == EWOULDBLOCK
+                ? mg_error_set(err, MG_EBUSY, d->path, 0, 0,
+                               "another process or handle has this audit log open for writing "
+                               "(%s is locked); open it without a signing key to read it", lock)
+                : mg_error_set(err, MG_EIO, d->path, 0, 0, "cannot lock %s: %s", lock,
+                               strerror(errno));
+    if (s == MG_OK) {
+        d->lock_fd = fd;
+        d->locked = true;
+    } else if (fd >= 0) {
+        close(fd);
+    }
+    free(lock);
+    return s;
+}
+
 mg_status audit_db_open(audit_db *d, const char *path, const char *origin,
                         bool read_only, bool sync_full, mg_error *err)
 {
@@ -143,6 +223,8 @@ mg_status audit_db_open(audit_db *d, const char *path, const char *origin,
         goto fail;
     }
     sqlite3_busy_timeout(d->db, 5000);
+    if (!read_only && (s = writer_lock(d, err)) != MG_OK)
+        goto fail;
     if (!read_only) {
         /* 16 KiB pages: a batch's pages reach the WAL in a quarter of the
          * writes. Only takes effect when the file is created. */
@@ -188,6 +270,8 @@ mg_status audit_db_open(audit_db *d, const char *path, const char *origin,
             goto fail;
         }
     }
+    if (!read_only && (s = writer_open(d, sync_full, err)) != MG_OK)
+        goto fail;
     uint64_t size = d->fr.size;
     if ((s = audit_frontier_load(&d->fr, size, audit_db_node, d, err)) != MG_OK)
         goto fail;
@@ -200,9 +284,12 @@ fail:
 void audit_db_close(audit_db *d)
 {
     audit_pcache_free(d->pc);
+    writer_close(d);
     for (int i = 0; i < ST_COUNT; i++)
         sqlite3_finalize(d->st[i]);
     sqlite3_close(d->db);
+    if (d->locked)
+        close(d->lock_fd);
     free(d->path);
     free(d->origin);
     if (d->signers)
@@ -237,20 +324,25 @@ mg_status audit_db_node(void *ud, unsigned level, uint64_t index,
     return s;
 }
 
-static mg_status store_node(void *ud, unsigned level, uint64_t index,
-                            const uint8_t h[AUDIT_HASH], mg_error *err)
-{
-    audit_db *d = ud;
-    if (level == 0)
-        return MG_OK;           /* stored in the entry's row */
-    sqlite3_stmt *st = d->st[ST_NODE];
-    sqlite3_bind_int(st, 1, (int)level);
-    sqlite3_bind_int64(st, 2, (sqlite3_int64)index);
-    sqlite3_bind_blob(st, 3, h, AUDIT_HASH, SQLITE_STATIC);
-    int rc = sqlite3_step(st);
-    sqlite3_reset(st);
-    return rc == SQLITE_DONE ? MG_OK : db_err(d, "storing a tree node", err);
-}
+/* ======================================================================
+ * The writer: staging and committing batches
+ * ====================================================================== */
+
+/* Rows per multi-row INSERT. One statement step per 32 entries (or
+ * nodes) instead of one per row pays SQLite's per-statement work (the VM's
+ * set-up and halt, cursor opening) once for all of them. The inserts are
+ * INSERT OR ROLLBACK: a multi-row INSERT that could abort half-way would
+ * make SQLite keep a statement journal, a copy of every page it touches;
+ * any failure rolls the whole batch back anyway. */
+#define ROWS 32
+#define ENTRY_COLS 11
+
+/* A node of level 1 or above that a staged entry completes. */
+typedef struct node_row {
+    uint64_t idx;
+    unsigned level;
+    uint8_t h[AUDIT_HASH];
+} node_row;
 
 /* The in-memory part of the state, saved so a rollback can restore it. */
 typedef struct saved {
@@ -259,6 +351,62 @@ typedef struct saved {
     uint64_t cp_size;
     int64_t cp_time;
 } saved;
+
+/* WAL frames (pages) after which the checkpointer copies the WAL back into
+ * the database: SQLite's own default threshold. */
+#define CKPT_FRAMES 1000
+
+/* WAL checkpoints run on a thread of their own, on a connection of their
+ * own. SQLite's automatic checkpoint runs inside the COMMIT that crosses
+ * the threshold, on the writer thread: every ~16 MB of WAL, one commit
+ * also read the WAL back, wrote it into the database and synced both,
+ * and the appends waiting behind it waited for that too. The writer
+ * connection turns it off (its WAL hook replaces the automatic one) and
+ * after each commit only tells this thread how long the WAL is. A
+ * checkpoint is no part of durability: a committed transaction is durable
+ * in the WAL already.
+ *
+ * The checkpoint is PASSIVE, which never blocks the writer or a reader,
+ * and runs twice. The first copies the bulk of the WAL while commits go
+ * on. The second runs between two commits (it holds commit_mu), so it
+ * catches up completely, copying only what was committed meanwhile: only
+ * a WAL copied completely is restarted from its beginning by the next
+ * transaction, so without it the WAL of a busy log would grow without
+ * bound. Only that short second pass ever holds up a commit. */
+typedef struct checkpointer {
+    sqlite3 *db;
+    pthread_t th;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    pthread_mutex_t *commit_mu;
+    int last, next;             /* WAL frames at the last commit; the
+                                   length that calls for a checkpoint */
+    bool due, stop, running;
+} checkpointer;
+
+/* A writer's own statements, and the batch it is staging. The buffers are
+ * kept from batch to batch, so appending allocates only when a batch is
+ * larger than every one before it. */
+struct audit_writer {
+    pthread_mutex_t commit_mu;  /* held by each write transaction */
+    checkpointer ck;
+    sqlite3_stmt *size;         /* the stored tree size */
+    sqlite3_stmt *entries;      /* INSERT of ROWS entries */
+    sqlite3_stmt *nodes;        /* INSERT of ROWS nodes */
+    saved sv;                   /* the state before the first staged entry */
+    audit_frontier fr;          /* the tree with every staged entry */
+    size_t n, cap;              /* entries staged, and room for */
+    audit_entry *e;             /* fields point into the caller's records */
+    size_t *off, *len;          /* each entry's canonical bytes in `bytes` */
+    uint8_t (*leaf)[AUDIT_HASH];
+    const uint8_t **ptr;        /* the entries of one stage, for the hash pool */
+    uint8_t *bytes;
+    size_t used, bytes_cap;
+    node_row *node;             /* room for cap + 64: n entries complete at
+                                   most n + 63 nodes */
+    size_t n_nodes;
+    mg_status nodes_status;     /* of stage_nodes */
+};
 
 static void save(const audit_db *d, saved *s)
 {
@@ -276,11 +424,357 @@ static void restore(audit_db *d, const saved *s)
     d->cp_time = s->cp_time;
 }
 
+/* "INSERT ... VALUES (?, ...), ..." for `rows` rows of `cols` columns. */
+static char *rows_sql(const char *head, int cols, int rows)
+{
+    size_t n = strlen(head) + (size_t)rows * ((size_t)cols * 2 + 3) + 1;
+    char *sql = malloc(n), *p = sql;
+    if (!sql)
+        return NULL;
+    p += sprintf(p, "%s", head);
+    for (int r = 0; r < rows; r++) {
+        *p++ = r ? ',' : ' ';
+        *p++ = '(';
+        for (int c = 0; c < cols; c++) {
+            *p++ = '?';
+            *p++ = c + 1 < cols ? ',' : ')';
+        }
+    }
+    *p = '\0';
+    return sql;
+}
+
+static mg_status prepare_one(audit_db *d, const char *sql, sqlite3_stmt **st, mg_error *err)
+{
+    if (!sql)
+        return mg_error_set(err, MG_ENOMEM, NULL, 0, 0, "out of memory");
+    if (sqlite3_prepare_v3(d->db, sql, -1, SQLITE_PREPARE_PERSISTENT, st, NULL) != SQLITE_OK)
+        return db_err(d, "preparing statements", err);
+    return MG_OK;
+}
+
+static void *ckpt_main(void *arg)
+{
+    checkpointer *c = arg;
+    pthread_mutex_lock(&c->mu);
+    for (;;) {
+        while (!c->due && !c->stop)
+            pthread_cond_wait(&c->cv, &c->mu);
+        if (c->stop)
+            break;
+        c->due = false;
+        pthread_mutex_unlock(&c->mu);
+        /* A failed checkpoint only leaves the WAL longer; the next one
+         * retries. (SQLite's automatic checkpoint ignores failures too.) */
+        sqlite3_wal_checkpoint_v2(c->db, "main", SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+        pthread_mutex_lock(c->commit_mu);
+        sqlite3_wal_checkpoint_v2(c->db, "main", SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+        pthread_mutex_unlock(c->commit_mu);
+        pthread_mutex_lock(&c->mu);
+    }
+    pthread_mutex_unlock(&c->mu);
+    return NULL;
+}
+
+/* Called by SQLite after each commit of the writer connection, with the
+ * WAL's length in frames. A checkpoint is due once it has grown by
+ * CKPT_FRAMES since it was last restarted or last asked for one (a WAL
+ * still held by a reader is not restarted: asking again at once would
+ * only copy nothing). */
+static int ckpt_hook(void *ud, sqlite3 *db, const char *name, int frames)
+{
+    (void)db;
+    (void)name;
+    checkpointer *c = ud;
+    if (frames < c->last)
+        c->next = CKPT_FRAMES;  /* restarted */
+    c->last = frames;
+    if (frames >= c->next) {
+        c->next = frames + CKPT_FRAMES;
+        pthread_mutex_lock(&c->mu);
+        c->due = true;
+        pthread_cond_signal(&c->cv);
+        pthread_mutex_unlock(&c->mu);
+    }
+    return SQLITE_OK;
+}
+
+static mg_status ckpt_start(audit_db *d, checkpointer *c, bool sync_full, mg_error *err)
+{
+    const char *file = sqlite3_db_filename(d->db, "main");
+    if (sqlite3_open_v2(file && *file ? file : d->path, &c->db,
+                        SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK ||
+        sqlite3_exec(c->db, sync_full ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL",
+                     NULL, NULL, NULL) != SQLITE_OK)
+        return audit_db_error(c->db, d->path, "opening the checkpoint connection", err);
+    pthread_mutex_init(&c->mu, NULL);
+    pthread_cond_init(&c->cv, NULL);
+    c->commit_mu = &d->w->commit_mu;
+    c->next = CKPT_FRAMES;
+    if (pthread_create(&c->th, NULL, ckpt_main, c) != 0) {
+        pthread_mutex_destroy(&c->mu);
+        pthread_cond_destroy(&c->cv);
+        return mg_error_set(err, MG_ENOMEM, NULL, 0, 0, "cannot start the checkpoint thread");
+    }
+    c->running = true;
+    sqlite3_wal_hook(d->db, ckpt_hook, c);
+    return MG_OK;
+}
+
+/* Before the writer connection closes: that close, the last, then does
+ * the final checkpoint and removes the WAL, as before. */
+static void ckpt_stop(checkpointer *c)
+{
+    if (c->running) {
+        pthread_mutex_lock(&c->mu);
+        c->stop = true;
+        pthread_cond_signal(&c->cv);
+        pthread_mutex_unlock(&c->mu);
+        pthread_join(c->th, NULL);
+        pthread_mutex_destroy(&c->mu);
+        pthread_cond_destroy(&c->cv);
+        c->running = false;
+    }
+    sqlite3_close(c->db);
+    c->db = NULL;
+}
+
+static mg_status writer_open(audit_db *d, bool sync_full, mg_error *err)
+{
+    if (!(d->w = calloc(1, sizeof *d->w)))
+        return mg_error_set(err, MG_ENOMEM, NULL, 0, 0, "out of memory");
+    pthread_mutex_init(&d->w->commit_mu, NULL);
+    char *entries = rows_sql("INSERT OR ROLLBACK INTO entries(seq, event_time, kind, product,"
+                             " port, subject, action, effect, payload, entry, leaf) VALUES",
+                             ENTRY_COLS, ROWS);
+    char *nodes = rows_sql("INSERT OR ROLLBACK INTO nodes(level, idx, hash) VALUES", 3, ROWS);
+    mg_status s = prepare_one(d, "SELECT size FROM state WHERE id = 1", &d->w->size, err);
+    if (s == MG_OK)
+        s = prepare_one(d, entries, &d->w->entries, err);
+    if (s == MG_OK)
+        s = prepare_one(d, nodes, &d->w->nodes, err);
+    free(entries);
+    free(nodes);
+    if (s == MG_OK)
+        s = ckpt_start(d, &d->w->ck, sync_full, err);
+    return s;
+}
+
+static void writer_close(audit_db *d)
+{
+    audit_writer *w = d->w;
+    if (!w)
+        return;
+    sqlite3_wal_hook(d->db, NULL, NULL);
+    ckpt_stop(&w->ck);
+    sqlite3_finalize(w->size);
+    sqlite3_finalize(w->entries);
+    sqlite3_finalize(w->nodes);
+    free(w->e);
+    free(w->off);
+    free(w->len);
+    free(w->leaf);
+    free(w->ptr);
+    free(w->bytes);
+    free(w->node);
+    pthread_mutex_destroy(&w->commit_mu);
+    free(w);
+}
+
+/* Room for n staged entries and `bytes` bytes of them. */
+static mg_status reserve(audit_writer *w, size_t n, size_t bytes, mg_error *err)
+{
+    if (n > w->cap) {
+        size_t cap = w->cap ? w->cap : 256;
+        while (cap < n)
+            cap *= 2;
+        void *p;
+#define GROW(f, count) \
+        if (!(p = realloc(w->f, (count) * sizeof *w->f))) goto oom; \
+        w->f = p;
+        GROW(e, cap)
+        GROW(off, cap)
+        GROW(len, cap)
+        GROW(leaf, cap)
+        GROW(ptr, cap)
+        GROW(node, cap + 64)
+#undef GROW
+        w->cap = cap;
+    }
+    if (bytes > w->bytes_cap || !w->bytes) {
+        size_t cap = w->bytes_cap ? w->bytes_cap : 65536;
+        while (cap < bytes)
+            cap *= 2;
+        uint8_t *p = realloc(w->bytes, cap);
+        if (!p)
+            goto oom;
+        w->bytes = p;
+        w->bytes_cap = cap;
+    }
+    return MG_OK;
+oom:
+    return mg_error_set(err, MG_ENOMEM, NULL, 0, 0, "out of memory");
+}
+
+size_t audit_db_staged(const audit_db *d)
+{
+    return d->w ? d->w->n : 0;
+}
+
+void audit_db_discard(audit_db *d)
+{
+    audit_writer *w = d->w;
+    if (!w || w->n == 0)
+        return;
+    restore(d, &w->sv);
+    w->n = w->n_nodes = w->used = 0;
+}
+
+/* Processing time never goes backwards within a log. */
+static int64_t proc_time(audit_db *d, int64_t now)
+{
+    if (now > d->last_proc)
+        d->last_proc = now;
+    return d->last_proc;
+}
+
+static mg_status stage_node(void *ud, unsigned level, uint64_t index,
+                            const uint8_t h[AUDIT_HASH], mg_error *err)
+{
+    (void)err;
+    audit_writer *w = ud;
+    if (level == 0)
+        return MG_OK;           /* stored in the entry's row */
+    node_row *r = &w->node[w->n_nodes++];
+    r->level = level;
+    r->idx = index;
+    memcpy(r->h, h, AUDIT_HASH);
+    return MG_OK;
+}
+
+/* Starts a batch, or checks room for n more entries of `bytes` bytes. */
+static mg_status stage_room(audit_db *d, size_t n, size_t bytes, mg_error *err)
+{
+    audit_writer *w = d->w;
+    if (!w)
+        return mg_error_set(err, MG_EINVAL, d->path, 0, 0, "the audit log is open read-only");
+    if (w->n == 0) {
+        save(d, &w->sv);
+        w->fr = d->fr;
+        w->used = w->n_nodes = 0;
+    }
+    mg_status s = reserve(w, w->n + n, w->used + bytes, err);
+    if (s != MG_OK)
+        audit_db_discard(d);
+    return s;
+}
+
+/* Hashes the leaves of the n entries encoded after the staged ones, on
+ * two threads, and counts them as staged. */
+static mg_status stage_hash(audit_db *d, size_t n)
+{
+    audit_writer *w = d->w;
+    for (size_t i = w->n; i < w->n + n; i++)
+        w->ptr[i - w->n] = w->bytes + w->off[i];
+    audit_hashpool_leaves(d->pool, w->ptr, w->len + w->n, n, w->leaf + w->n);
+    w->n += n;
+    return MG_OK;
+}
+
+/* The tree nodes that the staged leaves complete, and the tree after them:
+ * run on the hash pool's helper while the writer inserts the entries. */
+static void stage_nodes(void *arg)
+{
+    audit_writer *w = arg;
+    w->n_nodes = 0;
+    w->nodes_status = MG_OK;
+    for (size_t i = 0; i < w->n && w->nodes_status == MG_OK; i++)
+        w->nodes_status = audit_frontier_push(&w->fr, w->leaf[i], stage_node, w, NULL);
+}
+
+mg_status audit_db_stage(audit_db *d, audit_rec *const *recs, size_t n, int64_t now,
+                         mg_error *err)
+{
+    size_t bytes = 0;
+    for (size_t i = 0; i < n; i++) {
+        bytes += AUDIT_ENTRY_FIXED;
+        for (int f = 0; f < AUDIT_NFIELDS; f++)
+            bytes += recs[i]->n[f];
+    }
+    mg_status s = stage_room(d, n, bytes, err);
+    if (s != MG_OK)
+        return s;
+    audit_writer *w = d->w;
+    for (size_t i = 0; i < n; i++) {
+        size_t k = w->n + i;
+        audit_entry *e = &w->e[k];
+        e->seq = d->fr.size + k;
+        e->event_time = recs[i]->event_time;
+        e->proc_time = proc_time(d, now);
+        for (int f = 0; f < AUDIT_NFIELDS; f++) {
+            e->f[f] = audit_rec_field(recs[i], f);
+            e->n[f] = recs[i]->n[f];
+        }
+        w->off[k] = w->used;
+        w->len[k] = audit_entry_size(e);
+        audit_entry_encode(e, w->bytes + w->used);
+        w->used += w->len[k];
+    }
+    return stage_hash(d, n);
+}
+
+/* Raw entries: their columns are left empty (the vector tests). */
+static mg_status stage_raw(audit_db *d, const uint8_t *const *entries, const size_t *lens,
+                           size_t n, int64_t now, mg_error *err)
+{
+    size_t bytes = 0;
+    for (size_t i = 0; i < n; i++)
+        bytes += lens[i];
+    mg_status s = stage_room(d, n, bytes, err);
+    if (s != MG_OK)
+        return s;
+    audit_writer *w = d->w;
+    for (size_t i = 0; i < n; i++) {
+        size_t k = w->n + i;
+        memset(&w->e[k], 0, sizeof w->e[k]);
+        w->e[k].seq = d->fr.size + k;
+        w->e[k].proc_time = proc_time(d, now);
+        w->off[k] = w->used;
+        w->len[k] = lens[i];
+        if (lens[i])
+            memcpy(w->bytes + w->used, entries[i], lens[i]);
+        w->used += lens[i];
+    }
+    return stage_hash(d, n);
+}
+
+/* The writer lock keeps a second writer out; this catches whatever gets
+ * past it (a program that ignores the lock, a copy of the file restored
+ * under a live writer, a hard link): inside the write transaction the
+ * stored size must be the size of this writer's frontier, or nothing is
+ * written. */
+static mg_status check_size(audit_db *d, mg_error *err)
+{
+    sqlite3_stmt *st = d->w->size;
+    int rc = sqlite3_step(st);
+    uint64_t stored = rc == SQLITE_ROW ? (uint64_t)sqlite3_column_int64(st, 0) : 0;
+    sqlite3_reset(st);
+    if (rc != SQLITE_ROW)
+        return rc == SQLITE_DONE ? mg_error_set(err, MG_EINTEGRITY, d->path, 0, 0,
+                                                "the log state row is missing")
+                                 : db_err(d, "reading the log state", err);
+    if (stored != d->fr.size)
+        return mg_error_set(err, MG_EINTEGRITY, d->path, 0, 0,
+                            "the log holds %llu entries but this writer's tree has %llu: "
+                            "another writer has changed it; nothing was written",
+                            (unsigned long long)stored, (unsigned long long)d->fr.size);
+    return MG_OK;
+}
+
 static mg_status begin(audit_db *d, mg_error *err)
 {
-    if (d->read_only)
-        return mg_error_set(err, MG_EINVAL, d->path, 0, 0, "the audit log is open read-only");
-    return exec(d, "BEGIN IMMEDIATE", "starting a transaction", err);
+    mg_status s = exec(d, "BEGIN IMMEDIATE", "starting a transaction", err);
+    return s == MG_OK ? check_size(d, err) : s;
 }
 
 static mg_status finish(audit_db *d, mg_status s, const saved *sv, mg_error *err)
@@ -294,24 +788,66 @@ static mg_status finish(audit_db *d, mg_status s, const saved *sv, mg_error *err
     return s;
 }
 
-/* Inserts one encoded entry with its columns and pushes its leaf. */
-static mg_status insert_entry(audit_db *d, const audit_entry *e, const uint8_t *enc,
-                              size_t len, const uint8_t leaf[AUDIT_HASH], mg_error *err)
+/* Binds entry k of the batch to the columns of row r of st. */
+static void bind_entry(sqlite3_stmt *st, int r, const audit_writer *w, size_t k)
 {
-    sqlite3_stmt *st = d->st[ST_ENTRY];
-    sqlite3_bind_int64(st, 1, (sqlite3_int64)e->seq);
-    sqlite3_bind_int64(st, 2, e->event_time);
+    const audit_entry *e = &w->e[k];
+    int at = r * ENTRY_COLS;
+    sqlite3_bind_int64(st, at + 1, (sqlite3_int64)e->seq);
+    sqlite3_bind_int64(st, at + 2, e->event_time);
     for (int i = 0; i < AUDIT_NCOLS; i++) {
         int f = audit_column_fields[i];
-        sqlite3_bind_text(st, 3 + i, e->n[f] ? e->f[f] : "", (int)e->n[f], SQLITE_STATIC);
+        sqlite3_bind_text(st, at + 3 + i, e->n[f] ? e->f[f] : "", (int)e->n[f], SQLITE_STATIC);
     }
-    sqlite3_bind_blob(st, 3 + AUDIT_NCOLS, enc, (int)len, SQLITE_STATIC);
-    sqlite3_bind_blob(st, 4 + AUDIT_NCOLS, leaf, AUDIT_HASH, SQLITE_STATIC);
-    int rc = sqlite3_step(st);
-    sqlite3_reset(st);
-    if (rc != SQLITE_DONE)
-        return db_err(d, "appending an entry", err);
-    return audit_frontier_push(&d->fr, leaf, store_node, d, err);
+    sqlite3_bind_blob(st, at + 3 + AUDIT_NCOLS, w->bytes + w->off[k], (int)w->len[k],
+                      SQLITE_STATIC);
+    sqlite3_bind_blob(st, at + 4 + AUDIT_NCOLS, w->leaf[k], AUDIT_HASH, SQLITE_STATIC);
+}
+
+static void bind_node(sqlite3_stmt *st, int r, const node_row *n)
+{
+    sqlite3_bind_int(st, r * 3 + 1, (int)n->level);
+    sqlite3_bind_int64(st, r * 3 + 2, (sqlite3_int64)n->idx);
+    sqlite3_bind_blob(st, r * 3 + 3, n->h, AUDIT_HASH, SQLITE_STATIC);
+}
+
+/* Inserts the staged entries, ROWS at a time and the rest one by one;
+ * inside the transaction. */
+static mg_status insert_entries(audit_db *d, mg_error *err)
+{
+    audit_writer *w = d->w;
+    for (size_t i = 0; i < w->n;) {
+        size_t k = w->n - i >= ROWS ? ROWS : 1;
+        sqlite3_stmt *st = k == ROWS ? w->entries : d->st[ST_ENTRY];
+        for (size_t r = 0; r < k; r++)
+            bind_entry(st, (int)r, w, i + r);
+        int rc = sqlite3_step(st);
+        sqlite3_reset(st);
+        if (rc != SQLITE_DONE)
+            return db_err(d, "appending an entry", err);
+        i += k;
+    }
+    return MG_OK;
+}
+
+/* The same for the nodes, once stage_nodes has run. */
+static mg_status insert_nodes(audit_db *d, mg_error *err)
+{
+    audit_writer *w = d->w;
+    if (w->nodes_status != MG_OK)
+        return mg_error_set(err, w->nodes_status, d->path, 0, 0, "the tree is full");
+    for (size_t i = 0; i < w->n_nodes;) {
+        size_t k = w->n_nodes - i >= ROWS ? ROWS : 1;
+        sqlite3_stmt *st = k == ROWS ? w->nodes : d->st[ST_NODE];
+        for (size_t r = 0; r < k; r++)
+            bind_node(st, (int)r, &w->node[i + r]);
+        int rc = sqlite3_step(st);
+        sqlite3_reset(st);
+        if (rc != SQLITE_DONE)
+            return db_err(d, "storing a tree node", err);
+        i += k;
+    }
+    return MG_OK;
 }
 
 static mg_status write_state(audit_db *d, mg_error *err)
@@ -354,37 +890,45 @@ static mg_status write_checkpoint(audit_db *d, int64_t now, mg_error *err)
     return MG_OK;
 }
 
-/* Processing time never goes backwards within a log. */
-static int64_t proc_time(audit_db *d, int64_t now)
+mg_status audit_db_commit(audit_db *d, int64_t now, bool checkpoint, mg_error *err)
 {
-    if (now > d->last_proc)
-        d->last_proc = now;
-    return d->last_proc;
+    audit_writer *w = d->w;
+    if (!w)
+        return mg_error_set(err, MG_EINVAL, d->path, 0, 0, "the audit log is open read-only");
+    saved sv;
+    if (w->n)
+        sv = w->sv;
+    else
+        save(d, &sv);
+    pthread_mutex_lock(&w->commit_mu);
+    size_t n = w->n;
+    if (n)
+        audit_hashpool_run(d->pool, stage_nodes, w);
+    mg_status s = begin(d, err);
+    if (s == MG_OK && n)
+        s = insert_entries(d, err);
+    if (n)
+        audit_hashpool_join(d->pool);
+    if (s == MG_OK && n) {
+        s = insert_nodes(d, err);
+        d->fr = w->fr;
+    }
+    if (s == MG_OK && checkpoint)
+        s = write_checkpoint(d, now, err);
+    if (s == MG_OK)
+        s = write_state(d, err);
+    w->n = w->n_nodes = w->used = 0;
+    s = finish(d, s, &sv, err);
+    pthread_mutex_unlock(&w->commit_mu);
+    return s;
 }
 
 mg_status audit_db_append_raw(audit_db *d, const uint8_t *const *entries,
                               const size_t *lens, size_t n, bool checkpoint,
                               int64_t now, mg_error *err)
 {
-    saved sv;
-    save(d, &sv);
-    mg_status s = begin(d, err);
-    if (s != MG_OK)
-        return s;
-    for (size_t i = 0; i < n && s == MG_OK; i++) {
-        audit_entry e;
-        memset(&e, 0, sizeof e);
-        e.seq = d->fr.size;
-        e.proc_time = proc_time(d, now);
-        uint8_t leaf[AUDIT_HASH];
-        audit_leaf_hash(entries[i], lens[i], leaf);
-        s = insert_entry(d, &e, entries[i], lens[i], leaf, err);
-    }
-    if (s == MG_OK && checkpoint)
-        s = write_checkpoint(d, now, err);
-    if (s == MG_OK)
-        s = write_state(d, err);
-    return finish(d, s, &sv, err);
+    mg_status s = stage_raw(d, entries, lens, n, now, err);
+    return s == MG_OK ? audit_db_commit(d, now, checkpoint, err) : s;
 }
 
 char *audit_rec_field(audit_rec *r, int i)
@@ -403,96 +947,18 @@ char *audit_rec_field(audit_rec *r, int i)
     }
 }
 
-/* A batch encoded before any row is written, so that its leaves can be
- * hashed on two threads: one allocation for the bytes, one for the rest. */
-typedef struct enc_batch {
-    uint8_t *bytes;
-    audit_entry *e;
-    const uint8_t **p;
-    size_t *len;
-    uint8_t (*leaf)[AUDIT_HASH];
-} enc_batch;
-
-static void enc_free(enc_batch *b)
-{
-    free(b->bytes);
-    free(b->e);
-}
-
-static mg_status encode_batch(audit_db *d, audit_rec *const *recs, size_t n, int64_t now,
-                              enc_batch *b, mg_error *err)
-{
-    memset(b, 0, sizeof *b);
-    size_t each = sizeof *b->e + sizeof *b->p + sizeof *b->len + sizeof *b->leaf;
-    if (!(b->e = malloc(n * each)))
-        return mg_error_set(err, MG_ENOMEM, NULL, 0, 0, "out of memory");
-    b->leaf = (uint8_t (*)[AUDIT_HASH])(b->e + n);
-    b->p = (const uint8_t **)(b->leaf + n);
-    b->len = (size_t *)(b->p + n);
-    size_t total = 0;
-    for (size_t i = 0; i < n; i++) {
-        audit_entry *e = &b->e[i];
-        e->seq = d->fr.size + i;
-        e->event_time = recs[i]->event_time;
-        e->proc_time = proc_time(d, now);
-        for (int f = 0; f < AUDIT_NFIELDS; f++) {
-            e->f[f] = audit_rec_field(recs[i], f);
-            e->n[f] = recs[i]->n[f];
-        }
-        b->len[i] = audit_entry_size(e);
-        total += b->len[i];
-    }
-    if (!(b->bytes = malloc(total ? total : 1))) {
-        enc_free(b);
-        return mg_error_set(err, MG_ENOMEM, NULL, 0, 0, "out of memory");
-    }
-    for (size_t i = 0, at = 0; i < n; at += b->len[i], i++) {
-        audit_entry_encode(&b->e[i], b->bytes + at);
-        b->p[i] = b->bytes + at;
-    }
-    return MG_OK;
-}
-
 mg_status audit_db_append(audit_db *d, audit_rec *const *recs, size_t n,
                           int64_t now, bool checkpoint, mg_error *err)
 {
-    saved sv;
-    save(d, &sv);
-    enc_batch b;
-    mg_status s = encode_batch(d, recs, n, now, &b, err);
-    if (s != MG_OK) {
-        restore(d, &sv);
-        return s;
-    }
-    audit_hashpool_leaves(d->pool, b.p, b.len, n, b.leaf);
-    s = begin(d, err);
-    if (s != MG_OK) {
-        enc_free(&b);
-        restore(d, &sv);
-        return s;
-    }
-    for (size_t i = 0; i < n && s == MG_OK; i++)
-        s = insert_entry(d, &b.e[i], b.p[i], b.len[i], b.leaf[i], err);
-    enc_free(&b);
-    if (s == MG_OK && checkpoint)
-        s = write_checkpoint(d, now, err);
-    if (s == MG_OK)
-        s = write_state(d, err);
-    return finish(d, s, &sv, err);
+    mg_status s = audit_db_stage(d, recs, n, now, err);
+    return s == MG_OK ? audit_db_commit(d, now, checkpoint, err) : s;
 }
 
 mg_status audit_db_checkpoint(audit_db *d, int64_t now, mg_error *err)
 {
-    if (d->fr.size == 0 || d->cp_size == d->fr.size)
+    if (audit_db_staged(d) == 0 && (d->fr.size == 0 || d->cp_size == d->fr.size))
         return MG_OK;
-    saved sv;
-    save(d, &sv);
-    mg_status s = begin(d, err);
-    if (s == MG_OK)
-        s = write_checkpoint(d, now, err);
-    if (s == MG_OK)
-        s = write_state(d, err);
-    return finish(d, s, &sv, err);
+    return audit_db_commit(d, now, true, err);
 }
 
 mg_status audit_db_entry(audit_db *d, uint64_t seq, uint8_t **buf, size_t *len, mg_error *err)

@@ -5,7 +5,8 @@
  *
  * Proof generation reads complete subtrees through an audit_node_fn, so the
  * same code serves an in-memory tree (tests) and the SQLite nodes table.
- * A hash pool lets the writer hash a batch's leaves on two threads.
+ * A hash pool lets the writer hash a batch's leaves on two threads, and
+ * run one task (the batch's tree nodes) on its helper while it goes on.
  */
 #include <pthread.h>
 #include <stdatomic.h>
@@ -454,6 +455,8 @@ mg_status audit_frontier_load(audit_frontier *f, uint64_t size, audit_node_fn fn
 #define POOL_CHUNK 32           /* leaves claimed at a time */
 
 typedef struct pool_job {
+    void (*fn)(void *);         /* a task for the helper alone, or NULL */
+    void *arg;
     const uint8_t *const *e;
     const size_t *len;
     size_t n;
@@ -467,8 +470,10 @@ struct audit_hashpool {
     pthread_cond_t cv;
     pthread_t th;
     pool_job *job;              /* the job on offer, or NULL */
+    pool_job task;              /* the task of audit_hashpool_run */
     uint64_t gen;               /* bumped for each job offered */
     bool busy;                  /* the helper is inside a job */
+    bool task_done;
     bool stop;
 };
 
@@ -501,9 +506,14 @@ static void *pool_main(void *arg)
             continue;           /* the caller finished it alone */
         p->busy = true;
         pthread_mutex_unlock(&p->mu);
-        pool_work(j);
+        if (j->fn)
+            j->fn(j->arg);
+        else
+            pool_work(j);
         pthread_mutex_lock(&p->mu);
         p->busy = false;
+        if (j->fn)
+            p->task_done = true;
         pthread_cond_broadcast(&p->cv);
     }
     pthread_mutex_unlock(&p->mu);
@@ -561,6 +571,32 @@ void audit_hashpool_leaves(audit_hashpool *p, const uint8_t *const *e, const siz
     pool_work(&j);
     pthread_mutex_lock(&p->mu);
     while (atomic_load(&j.hashed) != n || p->busy)
+        pthread_cond_wait(&p->cv, &p->mu);
+    p->job = NULL;
+    pthread_mutex_unlock(&p->mu);
+}
+
+void audit_hashpool_run(audit_hashpool *p, void (*fn)(void *), void *arg)
+{
+    if (!p) {
+        fn(arg);
+        return;
+    }
+    pthread_mutex_lock(&p->mu);
+    p->task = (pool_job){ .fn = fn, .arg = arg };
+    p->task_done = false;
+    p->job = &p->task;
+    p->gen++;
+    pthread_cond_broadcast(&p->cv);
+    pthread_mutex_unlock(&p->mu);
+}
+
+void audit_hashpool_join(audit_hashpool *p)
+{
+    if (!p)
+        return;
+    pthread_mutex_lock(&p->mu);
+    while (!p->task_done)
         pthread_cond_wait(&p->cv, &p->mu);
     p->job = NULL;
     pthread_mutex_unlock(&p->mu);

@@ -180,18 +180,15 @@ static mg_status pseudonymize_one(mg_audit_log *log, audit_rec *r, mg_error *err
     return MG_OK;
 }
 
-/* Replaces raw subjects by pseudonyms; under db_lock. New pseudonyms are
- * committed to the key store together, before the entries that name them. */
+/* Replaces raw subjects by pseudonyms; under db_lock, inside a key store
+ * batch (see commit_batch). */
 static mg_status pseudonymize(mg_audit_log *log, audit_rec *const *recs, size_t n,
                               mg_error *err)
 {
-    if (!log->ks)
-        return MG_OK;
-    mg_status s = audit_keystore_batch_begin(log->ks, err);
-    for (size_t i = 0; i < n && s == MG_OK; i++)
+    mg_status s = MG_OK;
+    for (size_t i = 0; i < n && s == MG_OK && log->ks; i++)
         s = pseudonymize_one(log, recs[i], err);
-    mg_status e = audit_keystore_batch_end(log->ks, s == MG_OK ? err : NULL);
-    return s != MG_OK ? s : e;
+    return s;
 }
 
 static bool checkpoint_due(const mg_audit_log *log, uint64_t size, int64_t now)
@@ -203,23 +200,57 @@ static bool checkpoint_due(const mg_audit_log *log, uint64_t size, int64_t now)
            now - d->cp_time >= (int64_t)log->cp_ms * 1000;
 }
 
-/* Commits records [head, head + n); under neither lock on entry. */
-static mg_status commit_batch(mg_audit_log *log, uint64_t head, size_t n, mg_error *err)
+/* Records waiting from `from` on, at most `room` of them. */
+static size_t waiting(mg_audit_log *log, uint64_t from, size_t room)
+{
+    pthread_mutex_lock(&log->mu);
+    uint64_t n = log->tail - from;
+    pthread_mutex_unlock(&log->mu);
+    return n < room ? (size_t)n : room;
+}
+
+/* Commits the records from head on, *n of them at least, and sets *n to
+ * the number committed; under neither lock on entry.
+ *
+ * Everything up to the transaction (pseudonyms, encoding, leaf and node
+ * hashes) is staged first, and records that arrive meanwhile join the
+ * batch, up to BATCH_MAX: a burst of records is committed in one
+ * transaction, one fsync, rather than its first few records alone and then
+ * the rest. Nothing waits for records to come, so a lone record is
+ * committed as soon as it is staged. New pseudonyms are committed to the
+ * key store, in one transaction, before the entries that name them. */
+static mg_status commit_batch(mg_audit_log *log, uint64_t head, size_t *n, mg_error *err)
 {
     audit_rec *recs[BATCH_MAX];
     bool governance = false;
-    for (size_t i = 0; i < n; i++) {
-        recs[i] = &log->ring[(head + i) % log->cap];
-        governance |= recs[i]->governance;
-    }
+    size_t done = 0, avail = *n;
     pthread_mutex_lock(&log->db_lock);
-    mg_status s = pseudonymize(log, recs, n, err);
+    mg_status s = log->ks ? audit_keystore_batch_begin(log->ks, err) : MG_OK;
+    while (s == MG_OK && done < avail) {
+        size_t k = avail - done;
+        for (size_t i = 0; i < k; i++) {
+            recs[i] = &log->ring[(head + done + i) % log->cap];
+            governance |= recs[i]->governance;
+        }
+        s = pseudonymize(log, recs, k, err);
+        if (s == MG_OK)
+            s = audit_db_stage(&log->db, recs, k, audit_now(log), err);
+        done += k;
+        avail = waiting(log, head, BATCH_MAX);
+    }
+    if (log->ks) {
+        mg_status e = audit_keystore_batch_end(log->ks, s == MG_OK ? err : NULL);
+        s = s != MG_OK ? s : e;
+    }
     if (s == MG_OK) {
         int64_t now = audit_now(log);
-        bool cp = governance || checkpoint_due(log, log->db.fr.size + n, now);
-        s = audit_db_append(&log->db, recs, n, now, cp, err);
+        bool cp = governance || checkpoint_due(log, log->db.fr.size + done, now);
+        s = audit_db_commit(&log->db, now, cp, err);
+    } else {
+        audit_db_discard(&log->db);
     }
     pthread_mutex_unlock(&log->db_lock);
+    *n = done;
     return s;
 }
 
@@ -266,7 +297,7 @@ static void *writer_main(void *arg)
         size_t n = (size_t)(log->tail - head < BATCH_MAX ? log->tail - head : BATCH_MAX);
         pthread_mutex_unlock(&log->mu);
         mg_error err = { 0 };
-        mg_status s = commit_batch(log, head, n, &err);
+        mg_status s = commit_batch(log, head, &n, &err);
         pthread_mutex_lock(&log->mu);
         if (s == MG_OK) {
             log->head += n;

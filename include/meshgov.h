@@ -55,7 +55,8 @@ typedef enum mg_status {
     MG_EEVAL = 10,      /* evaluation error (type mismatch, overflow...) */
     MG_EINTEGRITY = 11, /* audit log fails verification */
     MG_ECRYPTO = 12,    /* bad key, bad signature */
-    MG_EBUSY = 13,      /* audit ring full: decision denied, not recorded */
+    MG_EBUSY = 13,      /* audit ring full: decision denied, not recorded;
+                           or the audit log already has a writer */
     MG_EDB = 14,        /* database error (SQLite) */
     MG_ELIMIT = 15,     /* input exceeds a limit (size, depth, count) */
     MG_EFORMAT = 16     /* malformed file of a meshgov format (bundle...) */
@@ -665,8 +666,12 @@ typedef struct mg_audit_config {
     void *clock_ud;
 } mg_audit_config;
 
-/* Opens (or creates) a log. With a signing key, starts the writer thread.
- * The handle is the caller's; release it with mg_audit_close. */
+/* Opens (or creates) a log. With a signing key, takes the log's writer
+ * lock and starts the writer thread: while another handle, in any process,
+ * has the log open for writing, this fails with MG_EBUSY (one writer at a
+ * time; readers, opened without a signing key, are never refused). The
+ * lock is released by mg_audit_close or when the process dies. The handle
+ * is the caller's; release it with mg_audit_close. */
 mg_status mg_audit_open(const mg_audit_config *cfg, mg_audit_log **out,
                         mg_error *err);
 
