@@ -197,9 +197,12 @@ typedef struct audit_checkpoint {
 /* Parses a checkpoint body (the text of a note) strictly. */
 mg_status audit_checkpoint_parse(const char *body, size_t n, audit_checkpoint *out,
                                  mg_error *err);
-/* "origin\nsize\nbase64(root)\n" into buf. Returns its length, 0 if too long. */
+/* "origin\nsize\nbase64(root)\n", then with time_us >= 0 the extension
+ * line "time <RFC 3339 UTC, whole seconds>\n", into buf. Returns its
+ * length, 0 if too long. */
 size_t audit_checkpoint_format(const char *origin, uint64_t size,
-                               const uint8_t root[AUDIT_HASH], char *buf, size_t cap);
+                               const uint8_t root[AUDIT_HASH], int64_t time_us, char *buf,
+                               size_t cap);
 
 /* Signs text (which must end in a newline) with every key: a new malloc'd
  * note "text\n— name base64(id||sig)\n..." in *out. */
@@ -393,6 +396,10 @@ size_t audit_db_staged(const audit_db *d);
 /* Signs and stores a checkpoint of the current tree (no-op if one exists
  * for this size). */
 mg_status audit_db_checkpoint(audit_db *d, int64_t now, mg_error *err);
+/* A checkpoint of the tree as it is even if one of its size exists: the
+ * same tree head signed again at `now` (its time line), which replaces the
+ * stored one of that size. Nothing for an empty log or staged entries. */
+mg_status audit_db_refresh_checkpoint(audit_db *d, int64_t now, mg_error *err);
 
 /* ======================================================================
  * Verification (verify.c) and key files
@@ -430,6 +437,7 @@ struct mg_audit_log {
     pthread_t writer;
     uint32_t cp_every;
     uint32_t cp_ms;
+    uint32_t idle_ms;           /* a fresh checkpoint this long after the last */
     int64_t (*clock)(void *ud);
     void *clock_ud;
 };

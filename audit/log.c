@@ -46,7 +46,9 @@ static const char *const sql_st[ST_COUNT] = {
     [ST_GET_NODE] = "SELECT hash FROM nodes WHERE level = ?1 AND idx = ?2",
     [ST_STATE] = "UPDATE state SET size = ?1, last_proc_time = ?2, cp_size = ?3, cp_time = ?4"
                  " WHERE id = 1",
-    [ST_CP] = "INSERT OR IGNORE INTO checkpoints(size, root, time, note) VALUES (?1, ?2, ?3, ?4)",
+    /* A checkpoint of a size already signed is the same tree head signed
+     * later (audit_db_refresh_checkpoint): the newer note replaces it. */
+    [ST_CP] = "INSERT OR REPLACE INTO checkpoints(size, root, time, note) VALUES (?1, ?2, ?3, ?4)",
     [ST_GET_LEAF] = "SELECT leaf FROM entries WHERE seq = ?1",
     [ST_GET_ENTRY] = "SELECT entry FROM entries WHERE seq = ?1",
     [ST_CP_AT] = "SELECT size, root, note FROM checkpoints WHERE size = ?1",
@@ -868,9 +870,9 @@ static mg_status write_checkpoint(audit_db *d, int64_t now, mg_error *err)
     if (d->n_signers == 0)
         return mg_error_set(err, MG_ECRYPTO, d->path, 0, 0, "no checkpoint signing key");
     uint8_t root[AUDIT_HASH];
-    char body[AUDIT_MAX_LINE + 128];
+    char body[AUDIT_MAX_LINE + 160];   /* origin, size, root and time lines */
     audit_frontier_root(&d->fr, root);
-    size_t bl = audit_checkpoint_format(d->origin, d->fr.size, root, body, sizeof body);
+    size_t bl = audit_checkpoint_format(d->origin, d->fr.size, root, now, body, sizeof body);
     char *note = NULL;
     mg_status s = audit_note_sign(body, bl, d->signers, d->n_signers, &note, err);
     if (s != MG_OK)
@@ -957,6 +959,13 @@ mg_status audit_db_append(audit_db *d, audit_rec *const *recs, size_t n,
 mg_status audit_db_checkpoint(audit_db *d, int64_t now, mg_error *err)
 {
     if (audit_db_staged(d) == 0 && (d->fr.size == 0 || d->cp_size == d->fr.size))
+        return MG_OK;
+    return audit_db_commit(d, now, true, err);
+}
+
+mg_status audit_db_refresh_checkpoint(audit_db *d, int64_t now, mg_error *err)
+{
+    if (audit_db_staged(d) != 0 || d->fr.size == 0)
         return MG_OK;
     return audit_db_commit(d, now, true, err);
 }

@@ -308,11 +308,18 @@ mg_status audit_checkpoint_parse(const char *body, size_t n, audit_checkpoint *o
 }
 
 size_t audit_checkpoint_format(const char *origin, uint64_t size,
-                               const uint8_t root[AUDIT_HASH], char *buf, size_t cap)
+                               const uint8_t root[AUDIT_HASH], int64_t time_us, char *buf,
+                               size_t cap)
 {
     char b[sodium_base64_ENCODED_LEN(AUDIT_HASH, sodium_base64_VARIANT_ORIGINAL)];
     audit_b64_encode(root, AUDIT_HASH, b, sizeof b);
-    int w = snprintf(buf, cap, "%s\n%llu\n%s\n", origin, (unsigned long long)size, b);
+    char t[64] = "";
+    if (time_us >= 0) {
+        memcpy(t, "time ", 5);
+        sl_format_timestamp(time_us - time_us % 1000000, t + 5, sizeof t - 6);
+        strcat(t, "\n");
+    }
+    int w = snprintf(buf, cap, "%s\n%llu\n%s\n%s", origin, (unsigned long long)size, b, t);
     return w > 0 && (size_t)w < cap ? (size_t)w : 0;
 }
 

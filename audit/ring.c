@@ -254,13 +254,18 @@ static mg_status commit_batch(mg_audit_log *log, uint64_t head, size_t *n, mg_er
     return s;
 }
 
-/* A checkpoint for entries that waited checkpoint_ms without one. */
+/* While no record waits: a checkpoint for entries that waited checkpoint_ms
+ * without one, or, idle_ms after the last checkpoint, the same tree head
+ * signed again, whose time line tells a monitor that the log is alive
+ * rather than stalled or withheld. */
 static void idle_checkpoint(mg_audit_log *log)
 {
     pthread_mutex_lock(&log->db_lock);
     int64_t now = audit_now(log);
     if (checkpoint_due(log, log->db.fr.size, now))
         audit_db_checkpoint(&log->db, now, NULL);
+    else if (now - log->db.cp_time >= (int64_t)log->idle_ms * 1000)
+        audit_db_refresh_checkpoint(&log->db, now, NULL);
     pthread_mutex_unlock(&log->db_lock);
 }
 
@@ -394,6 +399,7 @@ mg_status mg_audit_open(const mg_audit_config *cfg, mg_audit_log **out, mg_error
     pthread_condattr_destroy(&ca);
     log->cp_every = cfg->checkpoint_every ? cfg->checkpoint_every : 1000;
     log->cp_ms = cfg->checkpoint_ms ? cfg->checkpoint_ms : 1000;
+    log->idle_ms = cfg->idle_checkpoint_ms ? cfg->idle_checkpoint_ms : 3600000;
     log->clock = cfg->clock;
     log->clock_ud = cfg->clock_ud;
     mg_status s = open_store(log, cfg, err);

@@ -655,6 +655,10 @@ typedef struct mg_audit_config {
     uint32_t checkpoint_every; /* checkpoint after this many entries; 0: 1000 */
     uint32_t checkpoint_ms;    /* ... or this long after the last one while
                                   entries wait; 0: 1000 */
+    uint32_t idle_checkpoint_ms; /* with no entry waiting, the same tree head
+                                  signed again this long after the last
+                                  checkpoint (each checkpoint carries its
+                                  time); 0: 3600000, hourly */
     uint32_t ring_capacity;    /* records held in memory; 0: 1024 */
     bool synchronous_normal;   /* SQLite synchronous=NORMAL instead of FULL
                                   (faster; a power loss may lose the last

@@ -377,6 +377,73 @@ static int64_t mono_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/* A clock the test moves while the writer reads it. */
+static int64_t moved_clock(void *ud)
+{
+    return __atomic_load_n((int64_t *)ud, __ATOMIC_SEQ_CST);
+}
+
+static char *latest_note(mg_audit_log *log)
+{
+    char *note = NULL;
+    cr_assert_eq(mg_audit_latest_checkpoint(log, &note, NULL), MG_OK);
+    return note;
+}
+
+/* An idle log signs its unchanged tree head again idle_checkpoint_ms after
+ * the last checkpoint, with the new time: a monitor tells a live idle log
+ * from a stalled one. Nothing before that; the refreshed note replaces the
+ * old one of that size, and the log still verifies and proves. */
+Test(log, idle_log_signs_its_tree_head_again_hourly)
+{
+    fixture f;
+    fx_init(&f);
+    int64_t now = 1780315200000000;             /* 2026-06-01T12:00:00Z */
+    mg_audit_config cfg = { .path = f.db, .keystore = f.ks, .origin = "acme/sales/orders",
+                            .signing_key = f.key, .checkpoint_ms = 20,
+                            .clock = moved_clock, .clock_ud = &now };
+    mg_audit_log *log;
+    mg_error err = { 0 };
+    cr_assert_eq(mg_audit_open(&cfg, &log, &err), MG_OK, "%s", err.message);
+    mg_audit_record r = { .kind = "decision", .subject = "s" };
+    uint64_t seq;
+    cr_assert_eq(mg_audit_record_push(log, &r, &seq, &err), MG_OK);
+    cr_assert_eq(mg_audit_checkpoint(log, &err), MG_OK);
+    char *first = latest_note(log);
+    cr_assert(strstr(first, "acme/sales/orders\n1\n") == first, "%s", first);
+    cr_assert_not_null(strstr(first, "=\ntime 2026-06-01T12:00:00Z\n\n"), "%s", first);
+
+    __atomic_store_n(&now, now + 59 * 60 * 1000000LL, __ATOMIC_SEQ_CST);
+    struct timespec nap = { 0, 200 * 1000000 };          /* ten timer periods */
+    nanosleep(&nap, NULL);
+    char *early = latest_note(log);
+    cr_assert_str_eq(early, first, "signed again before the hour");
+
+    __atomic_store_n(&now, 1780315200000000 + 3601500000LL, __ATOMIC_SEQ_CST);
+    char *fresh = NULL;
+    for (int64_t until = mono_ms() + 5000; mono_ms() < until;) {
+        free(fresh);
+        fresh = latest_note(log);
+        if (strcmp(fresh, first) != 0)
+            break;
+        struct timespec wait = { 0, 20 * 1000000 };
+        nanosleep(&wait, NULL);
+    }
+    const char *t = strstr(first, "time ");
+    size_t head = (size_t)(t - first);                   /* origin, size, root */
+    cr_assert_eq(strncmp(fresh, first, head), 0, "%s", fresh);
+    cr_assert_eq(strncmp(fresh + head, "time 2026-06-01T13:00:01Z\n\n", 27), 0, "%s", fresh);
+    mg_audit_close(log);
+    mg_audit_report rep = fx_verify(&f, NULL);
+    cr_assert_eq(rep.verdict, MG_AUDIT_OK);
+    cr_assert_eq(rep.verified_size, 1);
+    free(first);
+    free(early);
+    free(fresh);
+    mg_error_clear(&err);
+    fx_fini(&f);
+}
+
 /* Entries that wait are signed within checkpoint_ms by the writer's timer,
  * with no call from the caller: nothing stays unanchored while a log is
  * idle. */

@@ -202,7 +202,7 @@ Test(note, sumdb_checkpoints_resigned)
         audit_checkpoint cp;
         cr_assert_eq(audit_checkpoint_parse(note, tl, &cp, NULL), MG_OK);
         char body[256];
-        size_t bl = audit_checkpoint_format(cp.origin, cp.size, cp.root, body, sizeof body);
+        size_t bl = audit_checkpoint_format(cp.origin, cp.size, cp.root, -1, body, sizeof body);
         cr_assert_eq(bl, tl);
         cr_assert_eq(memcmp(body, note, tl), 0);
         char *out;
