@@ -731,7 +731,7 @@ mg_status mg_bundle_write(const mg_policy_set *set, const uint8_t *secret_key, c
     *out = NULL;
     *len = 0;
     strbuf b;
-    sb_init(&b, mg__default_alloc, NULL);
+    sb_init(&b, sl_default_alloc, NULL);
     prog_serialize(set->prog, &b);
     if (secret_key && !b.failed) {
         size_t payload = b.len;
@@ -745,7 +745,7 @@ mg_status mg_bundle_write(const mg_policy_set *set, const uint8_t *secret_key, c
         sb_free(&b);
         return mg_error_set(err, MG_ENOMEM, NULL, 0, 0, "out of memory");
     }
-    *out = b.s;      /* malloc'd: mg__default_alloc */
+    *out = b.s;      /* malloc'd: sl_default_alloc */
     *len = b.len;
     return MG_OK;
 }

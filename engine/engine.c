@@ -27,17 +27,6 @@ struct mg_engine {
  * Allocation
  * ========================================================================== */
 
-void *mg__default_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
-{
-    (void)ud;
-    (void)osize;
-    if (nsize == 0) {
-        free(ptr);
-        return NULL;
-    }
-    return realloc(ptr, nsize);
-}
-
 void *mg__alloc(sl_alloc_fn alloc, void *ud, size_t n)
 {
     return alloc(ud, NULL, 0, n);
@@ -65,7 +54,7 @@ mg_status mg_engine_new(const mg_config *cfg, mg_engine **out, mg_error *err)
     *out = NULL;
     if (sodium_init() < 0)
         return mg_error_set(err, MG_ECRYPTO, NULL, 0, 0, "libsodium failed to initialize");
-    sl_alloc_fn alloc = cfg && cfg->alloc ? cfg->alloc : mg__default_alloc;
+    sl_alloc_fn alloc = cfg && cfg->alloc ? cfg->alloc : sl_default_alloc;
     void *ud = cfg && cfg->alloc ? cfg->alloc_ud : NULL;
     mg_engine *e = mg__alloc(alloc, ud, sizeof *e);
     if (!e)
@@ -277,7 +266,7 @@ mg_status mg_policy_set_disasm(const mg_policy_set *set, char **out, mg_error *e
         return mg_error_set(err, MG_EINVAL, NULL, 0, 0, "NULL argument");
     *out = NULL;
     strbuf b;
-    sb_init(&b, mg__default_alloc, NULL);
+    sb_init(&b, sl_default_alloc, NULL);
     vm_disasm(set->prog, &b);
     if (b.failed) {
         sb_free(&b);

@@ -122,7 +122,6 @@ struct mg_decision {
 /* Allocation helpers with the set's allocator. */
 void *mg__alloc(sl_alloc_fn alloc, void *ud, size_t n);
 void mg__free(sl_alloc_fn alloc, void *ud, void *p, size_t n);
-void *mg__default_alloc(void *ud, void *ptr, size_t osize, size_t nsize);
 
 /* The engine's settings, for the loaders. */
 sl_alloc_fn mg__engine_alloc(const mg_engine *e, void **ud);

@@ -30,7 +30,7 @@ static mg_status diags_to_error(const diag_list *d, mg_status code, mg_error *er
     if (!first)
         return mg_error_set(err, code, NULL, 0, 0, "%s", mg_status_str(code));
     mg_error_set(err, code, first->file, (int)first->span.line, (int)first->span.col, "%s", first->message);
-    mg_error_set_detail(err, diag_render(d, false, mg__default_alloc, NULL));
+    mg_error_set_detail(err, diag_render(d, false, sl_default_alloc, NULL));
     return code;
 }
 

@@ -138,18 +138,7 @@ typedef union mem_hdr {
     max_align_t align;
 } mem_hdr;
 
-static void *malloc_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
-{
-    (void)ud;
-    (void)osize;
-    if (nsize == 0) {
-        free(ptr);
-        return NULL;
-    }
-    return realloc(ptr, nsize);
-}
-
-static const mf_mem malloc_mem = { malloc_alloc, NULL };
+static const mf_mem malloc_mem = { sl_default_alloc, NULL };
 
 /* mem, or malloc when it names no allocator. */
 static const mf_mem *mem_of(const mf_mem *mem)

@@ -416,7 +416,7 @@ static bool parse_file(tf *T, yaml_node_t **tests, bool *has_now, int64_t *now_u
 
 mg_status pt_check_text(const char *file, const char *text, size_t len, mg_error *err)
 {
-    tf T = { .file = file, .text = text, .len = len, .err = err, .alloc = mg__default_alloc };
+    tf T = { .file = file, .text = text, .len = len, .err = err, .alloc = sl_default_alloc };
     mg_status s = mf_yaml_load(file, "policy test file", text, len, &T.doc, err);
     if (s)
         return s;

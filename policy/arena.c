@@ -26,24 +26,13 @@ struct arena {
     bool failed;
 };
 
-static void *default_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
-{
-    (void)ud;
-    (void)osize;
-    if (nsize == 0) {
-        free(ptr);
-        return NULL;
-    }
-    return realloc(ptr, nsize);
-}
-
 /* The chunk header is padded so that data after it stays 8-aligned. */
 #define HEADER_SIZE ((sizeof(chunk) + ARENA_ALIGN - 1) & ~(size_t)(ARENA_ALIGN - 1))
 
 arena *arena_new(sl_alloc_fn alloc, void *ud)
 {
     if (!alloc)
-        alloc = default_alloc;
+        alloc = sl_default_alloc;
     arena *a = alloc(ud, NULL, 0, sizeof *a);
     if (!a)
         return NULL;

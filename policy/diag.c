@@ -233,23 +233,12 @@ static void render_one(buf *b, const diag *g, bool color)
     }
 }
 
-static void *default_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
-{
-    (void)ud;
-    (void)osize;
-    if (nsize == 0) {
-        free(ptr);
-        return NULL;
-    }
-    return realloc(ptr, nsize);
-}
-
 char *diag_render(const diag_list *d, bool color, sl_alloc_fn alloc, void *ud)
 {
     if (!d)
         return NULL;
     if (!alloc)
-        alloc = default_alloc;
+        alloc = sl_default_alloc;
     buf b = { .alloc = alloc, .ud = ud };
     put(&b, "", 0);
     for (uint32_t i = 0; i < d->n; i++)

@@ -44,7 +44,7 @@ struct sl_intern {
     block *blocks;    /* newest first; strings are appended to the head */
 };
 
-static void *default_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
+void *sl_default_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
 {
     (void)ud;
     (void)osize;
@@ -68,7 +68,7 @@ static uint32_t fnv1a(const char *s, uint32_t len)
 sl_intern *sl_intern_new(sl_alloc_fn alloc, void *ud)
 {
     if (!alloc)
-        alloc = default_alloc;
+        alloc = sl_default_alloc;
     sl_intern *t = alloc(ud, NULL, 0, sizeof *t);
     if (!t)
         return NULL;

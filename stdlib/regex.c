@@ -46,17 +46,6 @@ typedef union re_hdr {
     max_align_t align;
 } re_hdr;
 
-static void *default_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
-{
-    (void)ud;
-    (void)osize;
-    if (nsize == 0) {
-        free(ptr);
-        return NULL;
-    }
-    return realloc(ptr, nsize);
-}
-
 static void *re_malloc(size_t n, void *data)
 {
     re_mem *m = data;
@@ -136,7 +125,7 @@ sl_regex *sl_regex_compile(const char *pat, size_t len, sl_alloc_fn alloc,
                            void *ud, char *why, size_t cap, size_t *err_offset)
 {
     if (!alloc)
-        alloc = default_alloc;
+        alloc = sl_default_alloc;
     if (err_offset)
         *err_offset = 0;
     sl_regex *re = alloc(ud, NULL, 0, sizeof *re);
@@ -216,7 +205,7 @@ sl_err sl_regex_match(const sl_regex *re, sl_ctx *cx, const char *s,
  * a match, never for groups. */
 bool sl_regex_ctx_init(sl_ctx *cx, sl_alloc_fn alloc, void *ud)
 {
-    cx->alloc = alloc ? alloc : default_alloc;
+    cx->alloc = alloc ? alloc : sl_default_alloc;
     cx->alloc_ud = ud;
     /* The general context is only needed to make the other two, which
      * copy its allocator. */

@@ -85,6 +85,8 @@ uint32_t sl_set_normalize(sl_value *items, uint32_t n);
  * all threads (sl_intern_find does not allocate).
  */
 typedef void *(*sl_alloc_fn)(void *ud, void *ptr, size_t osize, size_t nsize);
+/* The allocator used when none is given: realloc and free. */
+void *sl_default_alloc(void *ud, void *ptr, size_t osize, size_t nsize);
 typedef struct sl_intern sl_intern;
 
 sl_intern *sl_intern_new(sl_alloc_fn alloc, void *ud);

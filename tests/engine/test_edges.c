@@ -233,7 +233,7 @@ Test(edges, an_or_with_a_manifest_operand_is_decided_per_port)
 static void write_back(vm_program *p, char **out, size_t *len)
 {
     strbuf b;
-    sb_init(&b, mg__default_alloc, NULL);
+    sb_init(&b, sl_default_alloc, NULL);
     cr_assert(prog_serialize(p, &b) && !b.failed);
     *out = b.s;
     *len = b.len;
@@ -250,7 +250,7 @@ Test(edges, a_bundle_whose_ranges_share_entries_is_refused)
     size_t len, used;
     cr_assert_eq(mg_bundle_write(set, NULL, &bytes, &len, NULL), MG_OK);
     vm_program *p;
-    cr_assert_eq(prog_deserialize(bytes, len, mg__default_alloc, NULL, 0, &used, &p, NULL), MG_OK);
+    cr_assert_eq(prog_deserialize(bytes, len, sl_default_alloc, NULL, 0, &used, &p, NULL), MG_OK);
     int orders = mg_port_id(set, "orders"), stats = mg_port_id(set, "stats"), read = mg_action_id(set, "read");
     p->port_index[orders * p->nactions + read] = p->port_index[stats * p->nactions + read];
     char *forged;
@@ -262,7 +262,7 @@ Test(edges, a_bundle_whose_ranges_share_entries_is_refused)
     cr_assert_str_eq(err.message, "bundle: index ranges overlap");
     cr_assert_null(loaded);
     mg_error_clear(&err);
-    mg__default_alloc(NULL, forged, forged_len, 0);
+    sl_default_alloc(NULL, forged, forged_len, 0);
     prog_free(p);
     mg_free(bytes);
     mg_policy_set_release(set);
