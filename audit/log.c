@@ -813,43 +813,45 @@ static void bind_node(sqlite3_stmt *st, int r, const node_row *n)
     sqlite3_bind_blob(st, r * 3 + 3, n->h, AUDIT_HASH, SQLITE_STATIC);
 }
 
-/* Inserts the staged entries, ROWS at a time and the rest one by one;
- * inside the transaction. */
-static mg_status insert_entries(audit_db *d, mg_error *err)
+static void bind_node_at(sqlite3_stmt *st, int r, const audit_writer *w, size_t k)
 {
-    audit_writer *w = d->w;
-    for (size_t i = 0; i < w->n;) {
-        size_t k = w->n - i >= ROWS ? ROWS : 1;
-        sqlite3_stmt *st = k == ROWS ? w->entries : d->st[ST_ENTRY];
+    bind_node(st, r, &w->node[k]);
+}
+
+/* Inserts n staged rows, ROWS at a time through `many` and the rest one by
+ * one through `one`; inside the transaction. */
+static mg_status insert_rows(audit_db *d, size_t n, sqlite3_stmt *many, sqlite3_stmt *one,
+                             void (*bind)(sqlite3_stmt *, int, const audit_writer *, size_t),
+                             const char *what, mg_error *err)
+{
+    for (size_t i = 0; i < n;) {
+        size_t k = n - i >= ROWS ? ROWS : 1;
+        sqlite3_stmt *st = k == ROWS ? many : one;
         for (size_t r = 0; r < k; r++)
-            bind_entry(st, (int)r, w, i + r);
+            bind(st, (int)r, d->w, i + r);
         int rc = sqlite3_step(st);
         sqlite3_reset(st);
         if (rc != SQLITE_DONE)
-            return db_err(d, "appending an entry", err);
+            return db_err(d, what, err);
         i += k;
     }
     return MG_OK;
 }
 
-/* The same for the nodes, once stage_nodes has run. */
+static mg_status insert_entries(audit_db *d, mg_error *err)
+{
+    audit_writer *w = d->w;
+    return insert_rows(d, w->n, w->entries, d->st[ST_ENTRY], bind_entry, "appending an entry", err);
+}
+
+/* The nodes, once stage_nodes has run. */
 static mg_status insert_nodes(audit_db *d, mg_error *err)
 {
     audit_writer *w = d->w;
     if (w->nodes_status != MG_OK)
         return mg_error_set(err, w->nodes_status, d->path, 0, 0, "the tree is full");
-    for (size_t i = 0; i < w->n_nodes;) {
-        size_t k = w->n_nodes - i >= ROWS ? ROWS : 1;
-        sqlite3_stmt *st = k == ROWS ? w->nodes : d->st[ST_NODE];
-        for (size_t r = 0; r < k; r++)
-            bind_node(st, (int)r, &w->node[i + r]);
-        int rc = sqlite3_step(st);
-        sqlite3_reset(st);
-        if (rc != SQLITE_DONE)
-            return db_err(d, "storing a tree node", err);
-        i += k;
-    }
-    return MG_OK;
+    return insert_rows(d, w->n_nodes, w->nodes, d->st[ST_NODE], bind_node_at, "storing a tree node",
+                       err);
 }
 
 static mg_status write_state(audit_db *d, mg_error *err)
