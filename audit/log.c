@@ -871,6 +871,12 @@ static mg_status write_checkpoint(audit_db *d, int64_t now, mg_error *err)
 {
     if (d->n_signers == 0)
         return mg_error_set(err, MG_ECRYPTO, d->path, 0, 0, "no checkpoint signing key");
+    /* A checkpoint's time never goes back, nor behind the entries it
+     * covers, even when the clock steps back. */
+    if (now < d->last_proc)
+        now = d->last_proc;
+    if (now < d->cp_time)
+        now = d->cp_time;
     uint8_t root[AUDIT_HASH];
     char body[AUDIT_MAX_LINE + 160];   /* origin, size, root and time lines */
     audit_frontier_root(&d->fr, root);
@@ -965,11 +971,32 @@ mg_status audit_db_checkpoint(audit_db *d, int64_t now, mg_error *err)
     return audit_db_commit(d, now, true, err);
 }
 
+/* The signature lines of a signed note. */
+static size_t note_signatures(const char *note)
+{
+    size_t n = 0;
+    for (const char *p = strstr(note, "\n\n"); p && (p = strstr(p + 1, "\n\xe2\x80\x94 ")); n++)
+        ;
+    return n;
+}
+
 mg_status audit_db_refresh_checkpoint(audit_db *d, int64_t now, mg_error *err)
 {
     if (audit_db_staged(d) != 0 || d->fr.size == 0)
         return MG_OK;
-    return audit_db_commit(d, now, true, err);
+    /* The stored note may carry signatures the writer cannot make again:
+     * the checkpoint of a key rotation, signed by the old key and the new.
+     * Replacing it would drop the old key's word for the rotation, so that
+     * tree head is not signed again; the next entry's checkpoint follows. */
+    uint64_t got;
+    uint8_t root[AUDIT_HASH];
+    char *note = NULL;
+    mg_status s = audit_db_read_checkpoint(d, d->fr.size, &got, root, &note, err);
+    bool same_signers = s == MG_OK && note_signatures(note) == d->n_signers;
+    free(note);
+    if (s == MG_ENOTFOUND || (s == MG_OK && !same_signers))
+        return MG_OK;
+    return s != MG_OK ? s : audit_db_commit(d, now, true, err);
 }
 
 mg_status audit_db_entry(audit_db *d, uint64_t seq, uint8_t **buf, size_t *len, mg_error *err)

@@ -957,16 +957,20 @@ static mg_status parse_proof(const char *json, size_t len, json_t **out, mg_erro
                         o ? "not a JSON object" : je.text);
 }
 
+static mg_status check_parsed(mg_audit_checker *c, json_t *o, mg_error *err)
+{
+    pfields f;
+    j_fields(o, &f);
+    return check_fields(c, &f, err);
+}
+
 mg_status mg_audit_checker_check(mg_audit_checker *c, const char *json, size_t len,
                                  mg_error *err)
 {
-    pfields f;
     json_t *o;
     mg_status s = parse_proof(json, len, &o, err);
-    if (s == MG_OK) {
-        j_fields(o, &f);
-        s = check_fields(c, &f, err);
-    }
+    if (s == MG_OK)
+        s = check_parsed(c, o, err);
     json_decref(o);
     return s;
 }
@@ -1005,10 +1009,16 @@ mg_status mg_audit_check_proof(const char *json, size_t len, const char *keys_fi
 {
     if (sodium_init() < 0)
         return mg_error_set(err, MG_ECRYPTO, NULL, 0, 0, "libsodium failed to initialize");
+    /* The proof first: a malformed one is reported as such whatever the
+     * key file holds. */
+    json_t *o;
     mg_audit_checker *c = NULL;
-    mg_status s = mg_audit_checker_open(keys_file, &c, err);
+    mg_status s = parse_proof(json, len, &o, err);
     if (s == MG_OK)
-        s = mg_audit_checker_check(c, json, len, err);
+        s = mg_audit_checker_open(keys_file, &c, err);
+    if (s == MG_OK)
+        s = check_parsed(c, o, err);
     mg_audit_checker_close(c);
+    json_decref(o);
     return s;
 }

@@ -444,6 +444,84 @@ Test(log, idle_log_signs_its_tree_head_again_hourly)
     fx_fini(&f);
 }
 
+static size_t signature_lines(const char *note)
+{
+    size_t n = 0;
+    for (const char *p = strstr(note, "\n\n"); p && (p = strstr(p + 1, "\n\xe2\x80\x94 ")); n++)
+        ;
+    return n;
+}
+
+/* The checkpoint of a key rotation is signed by the old key and the new,
+ * and signing it again would drop the old key's signature: an idle log
+ * leaves it as it is, and the old key still vouches for the rotation. */
+Test(log, idle_log_keeps_the_rotation_checkpoint)
+{
+    fixture f;
+    fx_init(&f);
+    char *newkey = path_in(f.dir, "new.key"), *vk;
+    cr_assert_eq(mg_audit_keygen("acme/sales/orders-2026", newkey, &vk, NULL), MG_OK);
+    int64_t now = 1780315200000000;
+    mg_audit_config cfg = { .path = f.db, .keystore = f.ks, .origin = "acme/sales/orders",
+                            .signing_key = f.key, .checkpoint_ms = 20,
+                            .idle_checkpoint_ms = 60000, .clock = moved_clock, .clock_ud = &now };
+    mg_audit_log *log;
+    mg_error err = { 0 };
+    cr_assert_eq(mg_audit_open(&cfg, &log, &err), MG_OK, "%s", err.message);
+    mg_audit_record r = { .kind = "decision", .subject = "s" };
+    uint64_t seq;
+    cr_assert_eq(mg_audit_record_push(log, &r, &seq, &err), MG_OK);
+    cr_assert_eq(mg_audit_checkpoint(log, &err), MG_OK);
+    cr_assert_eq(mg_audit_rotate_key(log, newkey, &err), MG_OK, "%s", err.message);
+    char *rotation = latest_note(log);
+    cr_assert_eq(signature_lines(rotation), 2, "%s", rotation);
+    __atomic_store_n(&now, now + 61 * 1000000LL, __ATOMIC_SEQ_CST);
+    struct timespec nap = { 0, 300 * 1000000 };          /* fifteen timer periods */
+    nanosleep(&nap, NULL);
+    char *later = latest_note(log);
+    cr_assert_str_eq(later, rotation);
+    mg_audit_close(log);
+    char keys[1400];
+    snprintf(keys, sizeof keys, "%s until 2\n", f.vkey);     /* the old key alone */
+    fx_keys(&f, keys);
+    mg_audit_report rep = fx_verify(&f, NULL);
+    cr_assert_eq(rep.verdict, MG_AUDIT_OK);
+    cr_assert_eq(rep.verified_size, 2);
+    free(rotation);
+    free(later);
+    free(vk);
+    free(newkey);
+    mg_error_clear(&err);
+    fx_fini(&f);
+}
+
+/* A checkpoint's time does not go back when the clock does. */
+Test(log, checkpoint_time_does_not_go_back)
+{
+    fixture f;
+    fx_init(&f);
+    int64_t now = 1780315200000000;             /* 2026-06-01T12:00:00Z */
+    mg_audit_config cfg = { .path = f.db, .keystore = f.ks, .origin = "acme/sales/orders",
+                            .signing_key = f.key, .clock = moved_clock, .clock_ud = &now };
+    mg_audit_log *log;
+    mg_error err = { 0 };
+    cr_assert_eq(mg_audit_open(&cfg, &log, &err), MG_OK, "%s", err.message);
+    mg_audit_record r = { .kind = "decision", .subject = "s" };
+    uint64_t seq;
+    cr_assert_eq(mg_audit_record_push(log, &r, &seq, &err), MG_OK);
+    cr_assert_eq(mg_audit_checkpoint(log, &err), MG_OK);
+    __atomic_store_n(&now, now - 3600 * 1000000LL, __ATOMIC_SEQ_CST);
+    cr_assert_eq(mg_audit_record_push(log, &r, &seq, &err), MG_OK);
+    cr_assert_eq(mg_audit_checkpoint(log, &err), MG_OK);
+    char *note = latest_note(log);
+    cr_assert(strstr(note, "acme/sales/orders\n2\n") == note, "%s", note);
+    cr_assert_not_null(strstr(note, "=\ntime 2026-06-01T12:00:00Z\n\n"), "%s", note);
+    free(note);
+    mg_audit_close(log);
+    mg_error_clear(&err);
+    fx_fini(&f);
+}
+
 /* Entries that wait are signed within checkpoint_ms by the writer's timer,
  * with no call from the caller: nothing stays unanchored while a log is
  * idle. */
