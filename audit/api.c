@@ -503,73 +503,127 @@ static mg_status check_text(audit_db *d, const char *s, uint64_t size, mg_error 
                         (unsigned long long)size);
 }
 
-static mg_status prove_locked(audit_db *d, uint64_t seq, uint64_t size, char **out,
-                              mg_error *err)
+/* What an inclusion proof says, read in one transaction. */
+typedef struct iproof {
+    uint64_t seq, size;
+    uint8_t root[AUDIT_HASH];
+    uint8_t *entry;
+    size_t elen, n;
+    char *note;
+    uint8_t path[AUDIT_MAX_PROOF][AUDIT_HASH];
+} iproof;
+
+static mg_status iproof_read(audit_db *d, uint64_t seq, uint64_t size, iproof *p,
+                             mg_error *err)
 {
-    char *note = NULL;
-    uint8_t *entry = NULL, root[AUDIT_HASH], leaf[AUDIT_HASH];
-    uint8_t proof[AUDIT_MAX_PROOF][AUDIT_HASH];
-    size_t elen = 0, n = 0;
     psrc src = { .d = d, .pc = pcache(d) };
+    p->entry = NULL;
+    p->note = NULL;
+    p->n = 0;
+    p->seq = seq;
     /* The root is the one stored with the checkpoint: the checker compares
      * it with the signed note, so it need not be recomputed here. */
-    mg_status s = audit_db_read_checkpoint(d, size, &size, root, &note, err);
-    if (s == MG_OK && seq >= size)
+    mg_status s = audit_db_read_checkpoint(d, size, &p->size, p->root, &p->note, err);
+    if (s == MG_OK && seq >= p->size)
         s = mg_error_set(err, MG_ENOTFOUND, d->path, 0, 0,
                          "entry %llu is not in the tree of size %llu",
-                         (unsigned long long)seq, (unsigned long long)size);
+                         (unsigned long long)seq, (unsigned long long)p->size);
     if (s == MG_OK)
-        s = audit_db_entry(d, seq, &entry, &elen, err);
+        s = audit_db_entry(d, seq, &p->entry, &p->elen, err);
     if (s == MG_OK) {
-        src.size = size;
+        src.size = p->size;
         psrc_block(&src, seq);
-        s = audit_inclusion_proof_edge(psrc_node, &src, pc_edge(src.pc, size), seq, size,
-                                       proof, &n, err);
+        s = audit_inclusion_proof_edge(psrc_node, &src, pc_edge(src.pc, p->size), seq, p->size,
+                                       p->path, &p->n, err);
     }
     if (s == MG_OK)
-        s = check_text(d, d->origin, 0, err);
-    if (s == MG_OK)
-        s = check_text(d, note, size, err);
+        s = check_text(d, p->note, p->size, err);
+    return s;
+}
+
+static mg_status iproof_json(audit_db *d, iproof *p, char **out, mg_error *err)
+{
+    uint8_t leaf[AUDIT_HASH];
     jout o;
-    if (s == MG_OK && !jo_alloc(&o, strlen(d->origin) + strlen(note), elen, n))
+    mg_status s = check_text(d, d->origin, 0, err);
+    if (s == MG_OK && !jo_alloc(&o, strlen(d->origin) + strlen(p->note), p->elen, p->n))
         s = mg_error_set(err, MG_ENOMEM, NULL, 0, 0, "out of memory");
-    if (s == MG_OK) {
-        audit_leaf_hash(entry, elen, leaf);
-        jo_lit(&o, "{\"type\":\"inclusion\",\"origin\":");
-        jo_str(&o, d->origin);
-        jo_lit(&o, ",\"tree_size\":");
-        jo_u64(&o, size);
-        jo_lit(&o, ",\"leaf_index\":");
-        jo_u64(&o, seq);
-        jo_lit(&o, ",\"entry\":");
-        jo_b64(&o, entry, elen);
-        jo_lit(&o, ",\"leaf_hash\":");
-        jo_b64(&o, leaf, AUDIT_HASH);
-        jo_lit(&o, ",\"root_hash\":");
-        jo_b64(&o, root, AUDIT_HASH);
-        jo_lit(&o, ",\"proof\":");
-        jo_proof(&o, proof, n);
-        jo_lit(&o, ",\"checkpoint\":");
-        jo_str(&o, note);
-        s = jo_end(&o, out, err);
+    if (s != MG_OK)
+        return s;
+    audit_leaf_hash(p->entry, p->elen, leaf);
+    jo_lit(&o, "{\"type\":\"inclusion\",\"origin\":");
+    jo_str(&o, d->origin);
+    jo_lit(&o, ",\"tree_size\":");
+    jo_u64(&o, p->size);
+    jo_lit(&o, ",\"leaf_index\":");
+    jo_u64(&o, p->seq);
+    jo_lit(&o, ",\"entry\":");
+    jo_b64(&o, p->entry, p->elen);
+    jo_lit(&o, ",\"leaf_hash\":");
+    jo_b64(&o, leaf, AUDIT_HASH);
+    jo_lit(&o, ",\"root_hash\":");
+    jo_b64(&o, p->root, AUDIT_HASH);
+    jo_lit(&o, ",\"proof\":");
+    jo_proof(&o, p->path, p->n);
+    jo_lit(&o, ",\"checkpoint\":");
+    jo_str(&o, p->note);
+    return jo_end(&o, out, err);
+}
+
+/* The C2SP tlog-proof text (docs/audit.md): the entry goes in "extra". */
+static mg_status iproof_tlog(const iproof *p, char **out, mg_error *err)
+{
+    size_t hl = b64_len(AUDIT_HASH), nl = strlen(p->note);
+    char *t = malloc(64 + b64_len(p->elen) + p->n * hl + nl);
+    if (!t)
+        return mg_error_set(err, MG_ENOMEM, NULL, 0, 0, "out of memory");
+    size_t k = (size_t)sprintf(t, "c2sp.org/tlog-proof@v1\nextra ");
+    audit_b64_encode(p->entry, p->elen, t + k, b64_len(p->elen));
+    k += b64_len(p->elen) - 1;
+    k += (size_t)sprintf(t + k, "\nindex %llu\n", (unsigned long long)p->seq);
+    for (size_t i = 0; i < p->n; i++) {
+        audit_b64_encode(p->path[i], AUDIT_HASH, t + k, hl);
+        k += hl - 1;
+        t[k++] = '\n';
     }
-    free(note);
-    free(entry);
+    t[k++] = '\n';
+    memcpy(t + k, p->note, nl + 1);
+    *out = t;
+    return MG_OK;
+}
+
+static mg_status prove(mg_audit_log *log, uint64_t seq, uint64_t tree_size, bool tlog,
+                       char **out, mg_error *err)
+{
+    *out = NULL;
+    iproof *p = malloc(sizeof *p);
+    if (!p)
+        return mg_error_set(err, MG_ENOMEM, NULL, 0, 0, "out of memory");
+    pthread_mutex_lock(&log->db_lock);
+    mg_status s = audit_db_read_begin(&log->db, err);
+    if (s == MG_OK) {
+        s = iproof_read(&log->db, seq, tree_size, p, err);
+        audit_db_read_end(&log->db);
+    }
+    if (s == MG_OK)
+        s = tlog ? iproof_tlog(p, out, err) : iproof_json(&log->db, p, out, err);
+    pthread_mutex_unlock(&log->db_lock);
+    free(p->note);
+    free(p->entry);
+    free(p);
     return s;
 }
 
 mg_status mg_audit_prove(mg_audit_log *log, uint64_t seq, uint64_t tree_size,
                          char **json, mg_error *err)
 {
-    *json = NULL;
-    pthread_mutex_lock(&log->db_lock);
-    mg_status s = audit_db_read_begin(&log->db, err);
-    if (s == MG_OK) {
-        s = prove_locked(&log->db, seq, tree_size, json, err);
-        audit_db_read_end(&log->db);
-    }
-    pthread_mutex_unlock(&log->db_lock);
-    return s;
+    return prove(log, seq, tree_size, false, json, err);
+}
+
+mg_status mg_audit_prove_tlog(mg_audit_log *log, uint64_t seq, uint64_t tree_size,
+                              char **text, mg_error *err)
+{
+    return prove(log, seq, tree_size, true, text, err);
 }
 
 static mg_status consistency_locked(audit_db *d, uint64_t s1, uint64_t s2, char **out,

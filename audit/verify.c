@@ -147,6 +147,18 @@ static size_t keys_for(const audit_vkey *all, size_t n, uint64_t size, audit_vke
     return m;
 }
 
+/* Parses the body of a signed note (the text before the last blank line)
+ * as a checkpoint, without looking at the signatures. */
+static mg_status checkpoint_of_note(const char *note, size_t len, audit_checkpoint *cp,
+                                    mg_error *err)
+{
+    for (size_t i = len; i >= 2; i--)
+        if (note[i - 1] == '\n' && note[i - 2] == '\n')
+            return audit_checkpoint_parse(note, i - 1, cp, err);
+    return mg_error_set(err, MG_EFORMAT, NULL, 0, 0,
+                        "malformed note: no signature lines after a blank line");
+}
+
 /* Opens a checkpoint note with the keys valid for its size. */
 static mg_status open_checkpoint(const char *note, size_t len, const audit_vkey *keys,
                                  size_t nkeys, audit_checkpoint *cp, mg_error *err)
@@ -157,13 +169,7 @@ static mg_status open_checkpoint(const char *note, size_t len, const audit_vkey 
         return mg_error_set(err, MG_ENOMEM, NULL, 0, 0, "out of memory");
     /* The size is read from the body before the signature is known good,
      * only to choose the keys; nothing else is used until it verifies. */
-    const char *sep = NULL;
-    for (size_t i = len; i >= 2 && !sep; i--)
-        if (note[i - 1] == '\n' && note[i - 2] == '\n')
-            sep = note + i - 1;
-    mg_status s = sep ? audit_checkpoint_parse(note, (size_t)(sep - note), cp, err)
-                      : mg_error_set(err, MG_EFORMAT, NULL, 0, 0,
-                                     "malformed note: no signature lines after a blank line");
+    mg_status s = checkpoint_of_note(note, len, cp, err);
     if (s == MG_OK) {
         size_t m = keys_for(keys, nkeys, cp->size, valid);
         s = audit_note_open(note, len, valid, m, &r, err);
@@ -735,7 +741,7 @@ mg_status mg_audit_verify(const mg_audit_verify_opts *o, mg_audit_report *rep, m
 }
 
 /* ======================================================================
- * Checking a proof given as JSON
+ * Checking a proof given as JSON or as a C2SP tlog-proof
  * ====================================================================== */
 
 /* What the checks read from a proof: a string member is NULL when it is
@@ -834,31 +840,37 @@ static mg_status check_cp(pstr note, const char *key, const char *origin, uint64
     return MG_OK;
 }
 
-static mg_status check_inclusion(const pfields *f, mg_audit_checker *c, mg_error *err)
-{
-    uint8_t root[AUDIT_HASH], h[AUDIT_MAX_PROOF][AUDIT_HASH], leaf[AUDIT_HASH];
+/* An inclusion proof as its text says it, whatever the format. */
+typedef struct incl {
+    const char *origin;         /* NUL-terminated */
+    uint64_t size, idx;
+    uint8_t root[AUDIT_HASH];
+    pstr entry;                 /* base64 of the canonical entry */
+    pstr note;                  /* the signed checkpoint */
+    size_t n;
+    uint8_t h[AUDIT_MAX_PROOF][AUDIT_HASH];
     audit_span sp[AUDIT_MAX_PROOF];
-    size_t n, elen;
-    if (!f->tree_size.is_int || !f->leaf_index.is_int || f->tree_size.v < 0 ||
-        f->leaf_index.v < 0 || !f->entry.s || !phash(f->root_hash, root) ||
-        !pproof_read(f, h, sp, &n))
-        return mg_error_set(err, MG_EFORMAT, NULL, 0, 0, "proof: malformed inclusion proof");
-    uint64_t size = (uint64_t)f->tree_size.v, idx = (uint64_t)f->leaf_index.v;
-    mg_status s = check_cp(f->cp, "checkpoint", f->origin.s, size, root, c, err);
+} incl;
+
+static mg_status check_incl(incl *p, mg_audit_checker *c, mg_error *err)
+{
+    uint8_t leaf[AUDIT_HASH];
+    size_t elen;
+    mg_status s = check_cp(p->note, "checkpoint", p->origin, p->size, p->root, c, err);
     if (s != MG_OK)
         return s;
-    uint8_t *entry = malloc(f->entry.n + 1);
+    uint8_t *entry = malloc(p->entry.n + 1);
     if (!entry)
         return mg_error_set(err, MG_ENOMEM, NULL, 0, 0, "out of memory");
     audit_entry dec;
     /* The leaf must be a canonical entry naming this very position: an
      * interior node or another entry presented as this leaf fails here. */
-    if (!audit_b64_decode(f->entry.s, f->entry.n, entry, f->entry.n + 1, &elen) ||
-        !audit_entry_decode(entry, elen, &dec) || dec.seq != idx) {
+    if (!audit_b64_decode(p->entry.s, p->entry.n, entry, p->entry.n + 1, &elen) ||
+        !audit_entry_decode(entry, elen, &dec) || dec.seq != p->idx) {
         free(entry);
         return mg_error_set(err, MG_EINTEGRITY, NULL, 0, 0,
                             "proof: the entry is not a canonical entry with seq %llu",
-                            (unsigned long long)idx);
+                            (unsigned long long)p->idx);
     }
     audit_leaf_hash(entry, elen, leaf);
     free(entry);
@@ -866,12 +878,27 @@ static mg_status check_inclusion(const pfields *f, mg_audit_checker *c, mg_error
      * it hashed; without memory it simply hashes them all. */
     if (c->paths++ == 1)
         c->memo = calloc(1, sizeof *c->memo);
-    if (!audit_verify_inclusion_memo(idx, size, (audit_span){ leaf, AUDIT_HASH }, sp, n,
-                                     (audit_span){ root, AUDIT_HASH }, c->memo))
+    if (!audit_verify_inclusion_memo(p->idx, p->size, (audit_span){ leaf, AUDIT_HASH }, p->sp,
+                                     p->n, (audit_span){ p->root, AUDIT_HASH }, c->memo))
         return mg_error_set(err, MG_EINTEGRITY, NULL, 0, 0,
                             "proof: entry %llu is not included in the tree of size %llu",
-                            (unsigned long long)idx, (unsigned long long)size);
+                            (unsigned long long)p->idx, (unsigned long long)p->size);
     return MG_OK;
+}
+
+static mg_status check_inclusion(const pfields *f, mg_audit_checker *c, mg_error *err)
+{
+    incl p;
+    if (!f->tree_size.is_int || !f->leaf_index.is_int || f->tree_size.v < 0 ||
+        f->leaf_index.v < 0 || !f->entry.s || !phash(f->root_hash, p.root) ||
+        !pproof_read(f, p.h, p.sp, &p.n))
+        return mg_error_set(err, MG_EFORMAT, NULL, 0, 0, "proof: malformed inclusion proof");
+    p.origin = f->origin.s;
+    p.size = (uint64_t)f->tree_size.v;
+    p.idx = (uint64_t)f->leaf_index.v;
+    p.entry = f->entry;
+    p.note = f->cp;
+    return check_incl(&p, c, err);
 }
 
 static mg_status check_consistency(const pfields *f, mg_audit_checker *c, mg_error *err)
@@ -903,6 +930,94 @@ static mg_status check_fields(mg_audit_checker *c, const pfields *f, mg_error *e
     if (strcmp(f->type.s, "consistency") == 0)
         return check_consistency(f, c, err);
     return mg_error_set(err, MG_EFORMAT, NULL, 0, 0, "proof: unknown type \"%s\"", f->type.s);
+}
+
+/* ----------------------------------------------------------------------
+ * The C2SP tlog-proof format (c2sp.org/tlog-proof, docs/audit.md): the
+ * first line, "extra" with the canonical entry in base64 (optional in the
+ * format, required here: the leaf is hashed from it), "index N", one
+ * base64 hash per line from the leaf's sibling up, an empty line, and the
+ * signed checkpoint verbatim to the end. Origin, size and root are the
+ * checkpoint's, trusted only once its signature verifies (check_cp).
+ * ---------------------------------------------------------------------- */
+
+static const char tlog_magic[] = "c2sp.org/tlog-proof@v1\n";
+
+/* Any text naming the format is read as one, so that another version or
+ * CRLF line ends are reported as such rather than as bad JSON. */
+static bool is_tlog(const char *text, size_t len)
+{
+    static const char name[] = "c2sp.org/tlog-proof@";
+    return len >= sizeof name - 1 && memcmp(text, name, sizeof name - 1) == 0;
+}
+
+/* The line at *at, without its newline; false when no newline ends it. */
+static bool tlog_line(const char **at, const char *end, pstr *l)
+{
+    const char *nl = memchr(*at, '\n', (size_t)(end - *at));
+    if (!nl)
+        return false;
+    *l = (pstr){ *at, (size_t)(nl - *at) };
+    *at = nl + 1;
+    return true;
+}
+
+/* A decimal without leading zeros, as the format writes the index. */
+static bool tlog_decimal(const char *s, size_t n, uint64_t *v)
+{
+    if (n == 0 || n > 19 || (n > 1 && s[0] == '0'))
+        return false;
+    *v = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] < '0' || s[i] > '9')
+            return false;
+        *v = *v * 10 + (uint64_t)(s[i] - '0');
+    }
+    return true;
+}
+
+static mg_status tlog_bad(mg_error *err, int line, const char *what)
+{
+    return mg_error_set(err, MG_EFORMAT, NULL, line, 1, "proof: %s", what);
+}
+
+static mg_status tlog_read(const char *text, size_t len, incl *p, audit_checkpoint *cp,
+                           mg_error *err)
+{
+    const char *at = text + sizeof tlog_magic - 1, *end = text + len;
+    pstr l;
+    if (len < sizeof tlog_magic - 1 || memcmp(text, tlog_magic, sizeof tlog_magic - 1) != 0)
+        return tlog_bad(err, 1, "expected the line \"c2sp.org/tlog-proof@v1\" (this version, "
+                                "lines ended by LF)");
+    if (!tlog_line(&at, end, &l) || l.n <= 6 || memcmp(l.s, "extra ", 6) != 0)
+        return tlog_bad(err, 2, "expected \"extra\" and the entry in base64 (a meshgov "
+                                "proof carries its entry)");
+    p->entry = (pstr){ l.s + 6, l.n - 6 };
+    if (!tlog_line(&at, end, &l) || l.n <= 6 || memcmp(l.s, "index ", 6) != 0 ||
+        !tlog_decimal(l.s + 6, l.n - 6, &p->idx))
+        return tlog_bad(err, 3, "expected \"index\" and a decimal without leading zeros");
+    p->n = 0;
+    for (int line = 4;; line++) {
+        size_t got;
+        if (!tlog_line(&at, end, &l))
+            return tlog_bad(err, line, "expected an empty line, then the checkpoint");
+        if (l.n == 0)
+            break;
+        if (p->n == AUDIT_MAX_PROOF)
+            return tlog_bad(err, line, "too many proof hashes");
+        if (!audit_b64_decode(l.s, l.n, p->h[p->n], AUDIT_HASH, &got) || got != AUDIT_HASH)
+            return tlog_bad(err, line, "not a SHA-256 hash in base64");
+        p->sp[p->n] = (audit_span){ p->h[p->n], AUDIT_HASH };
+        p->n++;
+    }
+    p->note = (pstr){ at, (size_t)(end - at) };
+    mg_status s = checkpoint_of_note(p->note.s, p->note.n, cp, err);
+    if (s != MG_OK)
+        return s;
+    p->origin = cp->origin;
+    p->size = cp->size;
+    memcpy(p->root, cp->root, AUDIT_HASH);
+    return MG_OK;
 }
 
 static pstr j_str(json_t *o, const char *key)
@@ -964,14 +1079,34 @@ static mg_status check_parsed(mg_audit_checker *c, json_t *o, mg_error *err)
     return check_fields(c, &f, err);
 }
 
-mg_status mg_audit_checker_check(mg_audit_checker *c, const char *json, size_t len,
+/* A proof read from its text, JSON or C2SP tlog-proof. */
+typedef struct rproof {
+    json_t *json;               /* the JSON form, or NULL */
+    incl tlog;                  /* else the tlog-proof */
+    audit_checkpoint cp;        /* ... and its checkpoint's body */
+} rproof;
+
+static mg_status read_proof(const char *text, size_t len, rproof *r, mg_error *err)
+{
+    r->json = NULL;
+    if (is_tlog(text, len))
+        return tlog_read(text, len, &r->tlog, &r->cp, err);
+    return parse_proof(text, len, &r->json, err);
+}
+
+static mg_status check_read(mg_audit_checker *c, rproof *r, mg_error *err)
+{
+    return r->json ? check_parsed(c, r->json, err) : check_incl(&r->tlog, c, err);
+}
+
+mg_status mg_audit_checker_check(mg_audit_checker *c, const char *text, size_t len,
                                  mg_error *err)
 {
-    json_t *o;
-    mg_status s = parse_proof(json, len, &o, err);
+    rproof r;
+    mg_status s = read_proof(text, len, &r, err);
     if (s == MG_OK)
-        s = check_parsed(c, o, err);
-    json_decref(o);
+        s = check_read(c, &r, err);
+    json_decref(r.json);
     return s;
 }
 
@@ -1004,21 +1139,21 @@ void mg_audit_checker_close(mg_audit_checker *c)
     free(c);
 }
 
-mg_status mg_audit_check_proof(const char *json, size_t len, const char *keys_file,
+mg_status mg_audit_check_proof(const char *text, size_t len, const char *keys_file,
                                mg_error *err)
 {
     if (sodium_init() < 0)
         return mg_error_set(err, MG_ECRYPTO, NULL, 0, 0, "libsodium failed to initialize");
     /* The proof first: a malformed one is reported as such whatever the
      * key file holds. */
-    json_t *o;
+    rproof r;
     mg_audit_checker *c = NULL;
-    mg_status s = parse_proof(json, len, &o, err);
+    mg_status s = read_proof(text, len, &r, err);
     if (s == MG_OK)
         s = mg_audit_checker_open(keys_file, &c, err);
     if (s == MG_OK)
-        s = check_parsed(c, o, err);
+        s = check_read(c, &r, err);
     mg_audit_checker_close(c);
-    json_decref(o);
+    json_decref(r.json);
     return s;
 }

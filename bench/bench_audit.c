@@ -479,7 +479,8 @@ __attribute__((noinline)) static void bench_hash_bound(const paths *p)
 
 /* Proof generation, then its check: cold (mg_audit_check_proof: key file,
  * JSON, Ed25519, path) or with one checker for all the proofs (the key file
- * read once, the checkpoint's signature verified once). */
+ * read once, the checkpoint's signature verified once); then the same
+ * entries as C2SP tlog-proofs, with the checker. */
 __attribute__((noinline)) static void bench_proofs(const paths *p, uint64_t n, int count)
 {
     mg_audit_config cfg = { .path = p->db, .origin = ORIGIN };
@@ -493,8 +494,9 @@ __attribute__((noinline)) static void bench_proofs(const paths *p, uint64_t n, i
     size_t c = (size_t)count;
     uint64_t *gen = malloc(c * sizeof *gen), *chk = malloc(c * sizeof *chk),
              *both = malloc(c * sizeof *both), *fast = malloc(c * sizeof *fast),
-             *fboth = malloc(c * sizeof *fboth);
-    if (!gen || !chk || !both || !fast || !fboth)
+             *fboth = malloc(c * sizeof *fboth), *tgen = malloc(c * sizeof *tgen),
+             *tchk = malloc(c * sizeof *tchk), *tboth = malloc(c * sizeof *tboth);
+    if (!gen || !chk || !both || !fast || !fboth || !tgen || !tchk || !tboth)
         die("out of memory", NULL);
     rng_state = SEED + 7;
     for (size_t i = 0; i < c; i++) {
@@ -510,16 +512,29 @@ __attribute__((noinline)) static void bench_proofs(const paths *p, uint64_t n, i
         if (mg_audit_checker_check(checker, json, strlen(json), &err) != MG_OK)
             die("mg_audit_checker_check", &err);
         uint64_t t3 = now_ns();
+        char *tlog = NULL;
+        uint64_t t4 = now_ns();
+        if (mg_audit_prove_tlog(log, seq, n, &tlog, &err) != MG_OK)
+            die("mg_audit_prove_tlog", &err);
+        uint64_t t5 = now_ns();
+        if (mg_audit_checker_check(checker, tlog, strlen(tlog), &err) != MG_OK)
+            die("mg_audit_checker_check (tlog-proof)", &err);
+        uint64_t t6 = now_ns();
         gen[i] = t1 - t0;
         chk[i] = t2 - t1;
         both[i] = t2 - t0;
         fast[i] = t3 - t2;
         fboth[i] = (t1 - t0) + (t3 - t2);
+        tgen[i] = t5 - t4;
+        tchk[i] = t6 - t5;
+        tboth[i] = t6 - t4;
         mg_free(json);
+        mg_free(tlog);
     }
     uint64_t g = pct(gen, c, 0.5), k = pct(chk, c, 0.5), b = pct(both, c, 0.5),
              b99 = pct(both, c, 0.99), f = pct(fast, c, 0.5), fb = pct(fboth, c, 0.5),
-             fb99 = pct(fboth, c, 0.99);
+             fb99 = pct(fboth, c, 0.99), tg = pct(tgen, c, 0.5), tk = pct(tchk, c, 0.5),
+             tb = pct(tboth, c, 0.5), tb99 = pct(tboth, c, 0.99);
     printf("inclusion proof generation: %.1f us (mg_audit_prove at %llu entries, median of %d "
            "random entries)\n", (double)g / 1e3, (unsigned long long)n, count);
     printf("inclusion proof check: %.1f us (mg_audit_check_proof: JSON, pinned key file, "
@@ -529,6 +544,13 @@ __attribute__((noinline)) static void bench_proofs(const paths *p, uint64_t n, i
     printf("inclusion proof generation + check: %.1f us (median, with a checker; p99 %.1f us; "
            "target < 50 us: %s)\n", (double)fb / 1e3, (double)fb99 / 1e3,
            fb < 50000 ? "met" : "MISSED");
+    printf("inclusion proof generation, tlog-proof: %.1f us (mg_audit_prove_tlog, the same "
+           "entries; median)\n", (double)tg / 1e3);
+    printf("inclusion proof check with a checker, tlog-proof: %.1f us (mg_audit_checker_check; "
+           "median)\n", (double)tk / 1e3);
+    printf("inclusion proof generation + check, tlog-proof: %.1f us (median, with a checker; "
+           "p99 %.1f us; target < 50 us: %s)\n", (double)tb / 1e3, (double)tb99 / 1e3,
+           tb < 50000 ? "met" : "MISSED");
     printf("inclusion proof generation + cold check: %.1f us (median, mg_audit_check_proof; "
            "p99 %.1f us; bounded below by one Ed25519 verification)\n", (double)b / 1e3,
            (double)b99 / 1e3);
@@ -537,6 +559,9 @@ __attribute__((noinline)) static void bench_proofs(const paths *p, uint64_t n, i
     free(both);
     free(fast);
     free(fboth);
+    free(tgen);
+    free(tchk);
+    free(tboth);
     mg_audit_checker_close(checker);
     mg_audit_close(log);
 }

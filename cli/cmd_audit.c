@@ -16,9 +16,9 @@ const char cmd_audit_usage[] =
     "       meshgov audit verify --log DB --key VKEY_FILE [--trusted-checkpoint FILE] [--strict] [--format text|json]\n"
     "       meshgov audit query --log DB [--keystore DB] [--kind K] [--product URI] [--port P] [--subject ID]\n"
     "                           [--action A] [--effect E] [--from TIME] [--to TIME] [--limit N] [--format table|json]\n"
-    "       meshgov audit prove --log DB --seq N [--size M]\n"
+    "       meshgov audit prove --log DB --seq N [--size M] [--format json|tlog-proof]\n"
     "       meshgov audit consistency --log DB --from SIZE [--to SIZE]\n"
-    "       meshgov audit check-proof --key VKEY_FILE PROOF.json\n"
+    "       meshgov audit check-proof --key VKEY_FILE PROOF\n"
     "       meshgov audit checkpoint --log DB\n"
     "       meshgov audit export --log DB\n"
     "       meshgov audit rotate --log DB --key OLD_SKEY_FILE --new-key NEW_SKEY_FILE [--keystore DB] [--origin ORIGIN]\n"
@@ -29,11 +29,12 @@ const char cmd_audit_usage[] =
     "\"vkey [until SIZE]\"): it prints OK, UNANCHORED (entries after the last\n"
     "checkpoint are not covered by a signature; exit 0, or 3 with --strict) or\n"
     "FAIL at the first bad entry (exit 3). query, prove, consistency, checkpoint\n"
-    "and export open the log read-only; proofs are JSON (docs/audit.md) that\n"
-    "check-proof verifies without the database. rotate appends a key_rotation\n"
-    "entry whose checkpoint both keys sign, and prints the two lines for VKEY_FILE:\n"
-    "the old verifier key \"until\" that size, then the new one. Nothing else may\n"
-    "write the log meanwhile.\n"
+    "and export open the log read-only. Proofs are JSON (docs/audit.md) or, with\n"
+    "prove --format tlog-proof, C2SP tlog-proof text; check-proof verifies either\n"
+    "without the database. rotate appends a key_rotation entry whose checkpoint\n"
+    "both keys sign, and prints the two lines for VKEY_FILE: the old verifier key\n"
+    "\"until\" that size, then the new one. Nothing else may write the log\n"
+    "meanwhile.\n"
     "\n"
     "Exit status: 0 ok, 2 bad usage or input, 3 integrity failure.\n";
 
@@ -314,14 +315,18 @@ static int audit_checkpoint(int argc, char **argv)
 
 /* ---- proofs ------------------------------------------------------------------- */
 
-static int print_proof(mg_audit_log *l, mg_status s, char *json, mg_error *err)
+/* A JSON proof gets a newline; a tlog-proof ends with its checkpoint's. */
+static int print_proof(mg_audit_log *l, mg_status s, char *text, mg_error *err)
 {
     int rc = CLI_OK;
-    if (s == MG_OK && json)
-        printf("%s\n", json);
-    else
+    if (s == MG_OK && text) {
+        fputs(text, stdout);
+        if (text[0] == '{')
+            putchar('\n');
+    } else {
         rc = fail(s, err);
-    mg_free(json);
+    }
+    mg_free(text);
     mg_error_clear(err);
     mg_audit_close(l);
     return rc;
@@ -329,12 +334,15 @@ static int print_proof(mg_audit_log *l, mg_status s, char *json, mg_error *err)
 
 static int audit_prove(int argc, char **argv)
 {
-    const char *log = NULL, *seq = NULL, *size = NULL;
+    const char *log = NULL, *seq = NULL, *size = NULL, *format = "json";
     cli_flag flags[] = { { "--log", CLI_VALUE, &log }, { "--seq", CLI_VALUE, &seq }, { "--size", CLI_VALUE, &size },
-                         { NULL, 0, NULL } };
+                         { "--format", CLI_VALUE, &format }, { NULL, 0, NULL } };
     int rc = cli_parse(&cmd, argc, argv, flags, NULL);
     if (rc)
         return rc < 0 ? CLI_OK : rc;
+    bool tlog = strcmp(format, "tlog-proof") == 0;
+    if (!tlog && strcmp(format, "json") != 0)
+        return cli_usage_error(&cmd, "--format: expected json or tlog-proof, found `%s`", format);
     uint64_t n, m = 0;
     if (!parse_u64(seq, &n))
         return cli_usage_error(&cmd, "--seq: expected an entry number");
@@ -345,7 +353,7 @@ static int audit_prove(int argc, char **argv)
         return rc;
     char *json = NULL;
     mg_error err = { 0 };
-    mg_status s = mg_audit_prove(l, n, m, &json, &err);
+    mg_status s = (tlog ? mg_audit_prove_tlog : mg_audit_prove)(l, n, m, &json, &err);
     return print_proof(l, s, json, &err);
 }
 

@@ -803,16 +803,25 @@ mg_status mg_audit_verify(const mg_audit_verify_opts *opts,
 mg_status mg_audit_prove(mg_audit_log *log, uint64_t seq, uint64_t tree_size,
                          char **json, mg_error *err);
 
+/* The same proof in the C2SP tlog-proof format (c2sp.org/tlog-proof): the
+ * entry in its "extra" line, the index, the path, the signed checkpoint.
+ * Smaller than the JSON and read by tlog tooling; checked by the same
+ * functions below. A new string the caller frees with mg_free(). */
+mg_status mg_audit_prove_tlog(mg_audit_log *log, uint64_t seq, uint64_t tree_size,
+                              char **text, mg_error *err);
+
 /* Consistency proof from size1 to size2 (0: the latest checkpoint), both
  * checkpoint sizes, as JSON with both signed checkpoints. Caller frees. */
 mg_status mg_audit_consistency(mg_audit_log *log, uint64_t size1,
                                uint64_t size2, char **json, mg_error *err);
 
-/* Checks a proof made by mg_audit_prove or mg_audit_consistency against
- * the pinned key file, without the database. MG_OK if it holds; MG_ECRYPTO
- * for a bad signature; MG_EINTEGRITY for a proof that does not hold;
- * MG_EFORMAT for malformed JSON. */
-mg_status mg_audit_check_proof(const char *json, size_t len,
+/* Checks a proof made by mg_audit_prove, mg_audit_prove_tlog or
+ * mg_audit_consistency against the pinned key file, without the database;
+ * the format is told by the text (a tlog-proof starts with its first line,
+ * anything else is read as JSON). MG_OK if it holds; MG_ECRYPTO for a bad
+ * signature; MG_EINTEGRITY for a proof that does not hold; MG_EFORMAT for
+ * a malformed text (err names its line and column). */
+mg_status mg_audit_check_proof(const char *text, size_t len,
                                const char *keys_file, mg_error *err);
 
 /* A proof checker for many proofs: the pinned key file is read once, and a
@@ -823,7 +832,7 @@ mg_status mg_audit_check_proof(const char *json, size_t len,
 typedef struct mg_audit_checker mg_audit_checker;
 mg_status mg_audit_checker_open(const char *keys_file, mg_audit_checker **out,
                                 mg_error *err);
-mg_status mg_audit_checker_check(mg_audit_checker *c, const char *json,
+mg_status mg_audit_checker_check(mg_audit_checker *c, const char *text,
                                  size_t len, mg_error *err);
 void mg_audit_checker_close(mg_audit_checker *c);
 
