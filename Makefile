@@ -72,6 +72,16 @@ TEST_LDFLAGS_noalloc := -Wl,--wrap=malloc -Wl,--wrap=calloc -Wl,--wrap=realloc
 all: $(LIBA) $(LIBSO) $(PROGS) $(BUILD)/meshgov.pc
 
 # --- dependencies -----------------------------------------------------------
+# Installs the Debian packages listed in the shell variable `missing`,
+# saying which (as root, or through sudo); exit 2 if that fails.
+APT_INSTALL = if [ -n "$$missing" ]; then \
+	  echo "meshgov: installing missing Debian packages:$$missing"; \
+	  SUDO=; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
+	  $$SUDO apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing >/dev/null || \
+	  { echo "meshgov: could not install:$$missing" >&2; exit 2; }; \
+	fi
+
 DEPS_STAMP := $(BUILD)/.deps
 $(DEPS_STAMP):
 	@mkdir -p $(BUILD)
@@ -84,13 +94,7 @@ $(DEPS_STAMP):
 	  pkg-config --exists $$p 2>/dev/null || missing="$$missing $$d"; \
 	done; \
 	command -v sqlite3 >/dev/null 2>&1 || missing="$$missing sqlite3"; \
-	if [ -n "$$missing" ]; then \
-	  echo "meshgov: installing missing Debian packages:$$missing"; \
-	  SUDO=; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
-	  $$SUDO apt-get update -qq && \
-	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing >/dev/null || \
-	  { echo "meshgov: could not install:$$missing" >&2; exit 2; }; \
-	fi
+	$(APT_INSTALL)
 	@touch $@
 deps: $(DEPS_STAMP)
 
@@ -159,12 +163,8 @@ check:
 # missing; `make test` never needs it). Look at $(REPORT)/adoption.png.
 REPORT := $(BUILD)/report
 check-report: $(BUILD)/meshgov
-	@command -v chromium >/dev/null 2>&1 || { \
-	  echo "meshgov: installing missing Debian package: chromium"; \
-	  SUDO=; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
-	  $$SUDO apt-get update -qq && \
-	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null || \
-	  { echo "meshgov: could not install: chromium" >&2; exit 2; }; }
+	@missing=""; command -v chromium >/dev/null 2>&1 || missing=" chromium"; \
+	$(APT_INSTALL)
 	@mkdir -p $(REPORT)
 	sh samples/audit-logs.sh $(BUILD) $(REPORT)/audit
 	$(BUILD)/meshgov adoption --mesh samples/mesh --audit-dir $(REPORT)/audit --format html \
@@ -188,8 +188,15 @@ FUZZ_SRC     := $(wildcard fuzz/fuzz_*.c)
 FUZZ_CFLAGS   = -std=c11 -g -O1 -fsanitize=fuzzer,address,undefined -I. -Iinclude \
                 -D_POSIX_C_SOURCE=200809L $(shell pkg-config --cflags $(PKGS))
 FUZZ_LIB_SRC := $(ENGINE_SRC) $(POLICY_SRC) $(STDLIB_SRC) $(AUDIT_SRC)
-$(BUILD)/fuzz/%: fuzz/%.c $(FUZZ_LIB_SRC) | $(DEPS_STAMP)
-	@command -v clang >/dev/null || { apt-get install -y -qq clang libclang-rt-14-dev >/dev/null; }
+# clang and its libFuzzer runtime (Debian 12's clang is clang-14).
+FUZZ_DEPS := $(BUILD)/.fuzz-deps
+$(FUZZ_DEPS): | $(DEPS_STAMP)
+	@missing=""; command -v clang >/dev/null 2>&1 || missing=" clang"; \
+	[ -f "$$(clang -print-file-name=libclang_rt.fuzzer-x86_64.a 2>/dev/null)" ] || \
+	  missing="$$missing libclang-rt-14-dev"; \
+	$(APT_INSTALL)
+	@touch $@
+$(BUILD)/fuzz/%: fuzz/%.c $(FUZZ_LIB_SRC) | $(FUZZ_DEPS)
 	@mkdir -p $(dir $@)
 	clang $(FUZZ_CFLAGS) -o $@ $< $(FUZZ_LIB_SRC) $(LIBS)
 

@@ -163,6 +163,17 @@ static void put_line(buf *b, const char *s, size_t n)
     }
 }
 
+/* A line longer than EXCERPT_WIDTH bytes is shown as a window around the
+ * span, with "..." where it is cut: an error in a 15 MB line prints one
+ * screen line, not the file. */
+#define EXCERPT_WIDTH 160
+#define EXCERPT_BEFORE 60
+
+static bool utf8_continuation(char c)
+{
+    return ((unsigned char)c & 0xC0) == 0x80;
+}
+
 /* Source line, then the caret line under the span (clipped to the line). */
 static void render_excerpt(buf *b, const diag *g, bool color)
 {
@@ -174,30 +185,39 @@ static void render_excerpt(buf *b, const diag *g, bool color)
     uint32_t end = start;
     while (end < g->src_len && g->src[end] != '\n' && g->src[end] != '\r')
         end++;
-    char num[16];
-    int w = snprintf(num, sizeof num, "%u", (unsigned)g->span.line);
-    putf(b, "  %s | ", num);
-    put_line(b, g->src + start, end - start);
-    puts_(b, "\n  ");
-    for (int i = 0; i < w; i++)
-        puts_(b, " ");
-    puts_(b, " | ");
     uint32_t at = g->span.off < start ? start : g->span.off;
     if (at > end)
         at = end;
-    for (uint32_t i = start; i < at; i++) {
+    uint32_t vs = start, ve = end;     /* the part of the line shown */
+    if (end - start > EXCERPT_WIDTH) {
+        vs = at - start > EXCERPT_BEFORE ? at - EXCERPT_BEFORE : start;
+        while (vs > start && utf8_continuation(g->src[vs]))
+            vs--;
+        ve = end - vs > EXCERPT_WIDTH ? vs + EXCERPT_WIDTH : end;
+        while (ve < end && utf8_continuation(g->src[ve]))
+            ve++;
+    }
+    char num[16];
+    int w = snprintf(num, sizeof num, "%u", (unsigned)g->span.line);
+    putf(b, "  %s | %s", num, vs > start ? "..." : "");
+    put_line(b, g->src + vs, ve - vs);
+    puts_(b, ve < end ? "...\n  " : "\n  ");
+    for (int i = 0; i < w; i++)
+        puts_(b, " ");
+    puts_(b, vs > start ? " |    " : " | ");
+    for (uint32_t i = vs; i < at; i++) {
         unsigned char c = (unsigned char)g->src[i];
         if (c == '\t')
             puts_(b, "\t");
-        else if ((c & 0xC0) != 0x80)     /* one space per character */
+        else if (!utf8_continuation((char)c))     /* one space per character */
             puts_(b, " ");
     }
     uint32_t n = g->span.len;
-    if (at + n > end)
-        n = end > at ? end - at : 1;
+    if (at + n > ve)
+        n = ve > at ? ve - at : 1;
     uint32_t chars = 0;          /* one mark per character, not per byte */
-    for (uint32_t i = at; i < at + n && i < end; i++)
-        chars += ((unsigned char)g->src[i] & 0xC0) != 0x80;
+    for (uint32_t i = at; i < at + n && i < ve; i++)
+        chars += !utf8_continuation(g->src[i]);
     n = chars ? chars : 1;
     if (color)
         puts_(b, "\033[1;32m");

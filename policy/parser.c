@@ -1017,22 +1017,69 @@ static bool check_encoding(parser *p)
     return true;
 }
 
-static bool push_policy(parser *p, vec *pols, const ast_policy *pol)
+/* The names of the policies parsed so far, for the duplicate check: open
+ * addressing over positions in the policy vector, so that a file of
+ * hundreds of thousands of policies is checked in linear time. */
+typedef struct name_set {
+    uint32_t *slot;             /* position + 1; 0 is empty */
+    uint32_t cap;               /* a power of two, or 0 */
+} name_set;
+
+static uint32_t name_hash(ast_str s)
 {
+    uint32_t h = 2166136261u;   /* FNV-1a */
+    for (size_t i = 0; i < s.len; i++)
+        h = (h ^ (unsigned char)s.ptr[i]) * 16777619u;
+    return h;
+}
+
+/* The slot of name: where it is, or the empty one where it would go. */
+static uint32_t *name_slot(const name_set *set, const ast_policy *all, ast_str name)
+{
+    uint32_t mask = set->cap - 1, i = name_hash(name) & mask;
+    for (;; i = (i + 1) & mask) {
+        uint32_t k = set->slot[i];
+        if (!k || (all[k - 1].name.len == name.len &&
+                   memcmp(all[k - 1].name.ptr, name.ptr, name.len) == 0))
+            return &set->slot[i];
+    }
+}
+
+/* Keeps the set at most half full for n + 1 names. */
+static bool name_set_room(parser *p, name_set *set, const vec *pols)
+{
+    if ((size_t)(pols->n + 1) * 2 <= set->cap)
+        return true;
+    name_set bigger = { NULL, set->cap ? set->cap * 2 : 16 };
+    if (!(bigger.slot = arena_alloc(p->a, (size_t)bigger.cap * sizeof *bigger.slot)))
+        return false;
+    memset(bigger.slot, 0, (size_t)bigger.cap * sizeof *bigger.slot);
     const ast_policy *all = pols->items;
     for (uint32_t i = 0; i < pols->n; i++)
-        if (all[i].name.len == pol->name.len &&
-            memcmp(all[i].name.ptr, pol->name.ptr, pol->name.len) == 0) {
-            char hint[64];
-            snprintf(hint, sizeof hint, "first defined at line %u", (unsigned)all[i].span.line);
-            error_at(p, pol->span, hint, "duplicate policy `%.*s`",
-                     (int)(pol->name.len > 40 ? 40 : pol->name.len), pol->name.ptr);
-            p->panic = false;
-            return true;
-        }
+        *name_slot(&bigger, all, all[i].name) = i + 1;
+    *set = bigger;
+    return true;
+}
+
+static bool push_policy(parser *p, vec *pols, name_set *names, const ast_policy *pol)
+{
+    if (!name_set_room(p, names, pols))
+        return false;
+    const ast_policy *all = pols->items;
+    uint32_t *slot = name_slot(names, all, pol->name);
+    if (*slot) {
+        char hint[64];
+        snprintf(hint, sizeof hint, "first defined at line %u",
+                 (unsigned)all[*slot - 1].span.line);
+        error_at(p, pol->span, hint, "duplicate policy `%.*s`",
+                 (int)(pol->name.len > 40 ? 40 : pol->name.len), pol->name.ptr);
+        p->panic = false;
+        return true;
+    }
     if (!vec_grow(p, pols, sizeof *pol))
         return false;
     ((ast_policy *)pols->items)[pols->n++] = *pol;
+    *slot = pols->n;
     return true;
 }
 
@@ -1040,6 +1087,7 @@ static bool push_policy(parser *p, vec *pols, const ast_policy *pol)
 static void policies(parser *p, ast_file *f)
 {
     vec pols = { 0 };
+    name_set names = { NULL, 0 };
     advance(p);
     if (check(p, TOK_EOF))
         expected(p, "`policy`", "a policy file holds one or more policies");
@@ -1053,7 +1101,7 @@ static void policies(parser *p, ast_file *f)
         }
         ast_policy pol;
         if (policy(p, &pol, f->name)) {
-            if (!push_policy(p, &pols, &pol))
+            if (!push_policy(p, &pols, &names, &pol))
                 break;
         } else {
             while (!check(p, TOK_EOF) && !check(p, TOK_POLICY))

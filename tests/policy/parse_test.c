@@ -412,3 +412,57 @@ Test(recovery, no_errors_renders_empty)
     free(r);
     unit_free(&x);
 }
+
+/* A line longer than 160 bytes is shown as a window around the error,
+ * cut with "...", and the caret still points at the span. */
+Test(recovery, long_line_is_shown_around_the_error)
+{
+    enum { PAD = 1000 };
+    char *s = malloc(PAD + 128);
+    cr_assert_not_null(s);
+    int k = sprintf(s, "policy p {\n  permit read on column when ");
+    memset(s + k, ' ', PAD);
+    strcpy(s + k + PAD, "subject.roles hass \"x\"\n}\n");
+    unit x;
+    unit_compile(&x, "long.policy", s, strlen(s), NULL);
+    char *r = unit_render(&x);
+    /* 60 bytes before the span, then the rest of the line (under 160). */
+    char want[1024], *w = want;
+    w += sprintf(w, "long.policy:2:%d: error: expected a new rule or `}`, found `hass`\n"
+                    "  2 | ...", 30 + PAD + 14);
+    w += sprintf(w, "%46ssubject.roles hass \"x\"\n    |    %60s^~~~\n", "", "");
+    cr_assert_eq(strncmp(r, want, strlen(want)), 0, "got:\n%s\nwant:\n%s", r, want);
+    free(r);
+    unit_free(&x);
+    free(s);
+}
+
+/* Duplicate names are found among many policies, each against the first
+ * definition. */
+Test(recovery, duplicates_among_many_policies)
+{
+    enum { N = 100000 };
+    char *s = malloc((size_t)N * 24 + 64);
+    cr_assert_not_null(s);
+    size_t k = 0;
+    for (int i = 0; i < N; i++)
+        k += (size_t)sprintf(s + k, "policy p%06d { }\n", i);
+    k += (size_t)sprintf(s + k, "policy p000007 { }\npolicy p099999 { }\n");
+    unit x;
+    unit_compile(&x, "many.policy", s, k, NULL);
+    cr_assert_eq(x.d.n, 2);
+    cr_assert_eq(x.f->npolicies, N);
+    char *r = unit_render(&x);
+    cr_assert_str_eq(r, "many.policy:100001:8: error: duplicate policy `p000007`\n"
+                        "  100001 | policy p000007 { }\n"
+                        "         |        ^~~~~~~\n"
+                        "hint: first defined at line 8\n"
+                        "many.policy:100002:8: error: duplicate policy `p099999`\n"
+                        "  100002 | policy p099999 { }\n"
+                        "         |        ^~~~~~~\n"
+                        "hint: first defined at line 100000\n"
+                        "2 errors generated.\n");
+    free(r);
+    unit_free(&x);
+    free(s);
+}
