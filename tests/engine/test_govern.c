@@ -156,3 +156,70 @@ Test(govern, forget_plans_delete_beats_anonymize_and_the_earliest_deadline_wins)
     cr_assert_not(f.covered);
     cr_assert_eq(f.within_us, -1);
 }
+
+/* `unless` excepts what it names, for every rule kind: each rule below
+ * applies to every port (or column) but the one its `unless` names. */
+Test(govern, unless_excepts_for_every_rule_kind)
+{
+    static const char *const excepted =
+        "policy excepted {\n"
+        "  permit read on column\n"
+        "  forbid read on column when column.name == \"card\" unless subject.id == \"ann\"\n"
+        "  mask column with null when column.tags has \"pii\" unless column.name == \"email\"\n"
+        "  retain port for 1d after event_time then delete unless port.name == \"orders\"\n"
+        "  hold port when true unless port.name == \"orders\"\n"
+        "  require encryption at_rest on port unless port.name == \"orders\"\n"
+        "  require encryption in_transit on column unless column.name == \"email\"\n"
+        "  forget subject within 30d then delete on port unless port.name == \"orders\"\n"
+        "}\n";
+    mg_policy_set *ex;
+    mg_error err = { 0 };
+    cr_assert_eq(h_compile(engine, excepted, NULL, NULL, &ex, &err), MG_OK, "%s",
+                 err.detail ? err.detail : "");
+    const char *req = "{\"subject\": {\"id\": \"%s\"}, \"action\": \"read\", \"port\": \"orders\","
+                      " \"columns\": [\"customer_id\", \"email\", \"card\"]}";
+    char r[256];
+    snprintf(r, sizeof r, req, "bob");
+    cr_assert_str_eq(h_decide(ex, r, NULL),
+                     "partial by excepted@1#2 | customer_id=allow/null email=allow card=deny");
+    snprintf(r, sizeof r, req, "ann");
+    cr_assert_str_eq(h_decide(ex, r, NULL),
+                     "allow by excepted@1#1 | customer_id=allow/null email=allow card=allow");
+
+    int64_t times[] = { H_NOW - 2 * DAY, H_NOW };
+    mg_retention ret;
+    cr_assert_eq(mg_retention_verdict(ex, 0, -1, names, times, 2, H_NOW, &ret, NULL), MG_OK);
+    cr_assert_eq(ret.disposal, MG_KEEP);
+    cr_assert_str_eq(ret.rule, "");
+    cr_assert_not(ret.held);
+    cr_assert_eq(mg_retention_verdict(ex, 1, -1, names, times, 2, H_NOW, &ret, NULL), MG_OK);
+    cr_assert_eq(ret.disposal, MG_KEEP);    /* due, but held */
+    cr_assert_eq(ret.at_due, MG_DELETE);
+    cr_assert(ret.held);
+    cr_assert_str_eq(ret.hold_rule, "excepted@1#5");
+
+    bool held, rest, transit;
+    cr_assert_eq(mg_hold_applies(ex, 0, H_NOW, &held, NULL), MG_OK);
+    cr_assert_not(held);
+    cr_assert_eq(mg_hold_applies(ex, 2, H_NOW, &held, NULL), MG_OK);
+    cr_assert(held);
+
+    int email = mg_column_id(ex, 0, "email"), card = mg_column_id(ex, 0, "card");
+    cr_assert_eq(mg_encryption_required(ex, 0, -1, H_NOW, &rest, &transit, NULL), MG_OK);
+    cr_assert(!rest && !transit);
+    cr_assert_eq(mg_encryption_required(ex, 1, -1, H_NOW, &rest, &transit, NULL), MG_OK);
+    cr_assert(rest && !transit);
+    cr_assert_eq(mg_encryption_required(ex, 0, email, H_NOW, &rest, &transit, NULL), MG_OK);
+    cr_assert(!transit);
+    cr_assert_eq(mg_encryption_required(ex, 0, card, H_NOW, &rest, &transit, NULL), MG_OK);
+    cr_assert(transit);
+
+    mg_forget_plan f;
+    cr_assert_eq(mg_forget_plan_of(ex, 0, H_NOW, &f, NULL), MG_OK);
+    cr_assert_not(f.covered);
+    cr_assert_eq(mg_forget_plan_of(ex, 1, H_NOW, &f, NULL), MG_OK);
+    cr_assert(f.covered);
+    cr_assert_eq(f.disposal, MG_DELETE);
+    cr_assert_str_eq(f.rule, "excepted@1#8");
+    mg_policy_set_release(ex);
+}
