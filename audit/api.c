@@ -126,7 +126,13 @@ mg_status mg_audit_latest_checkpoint(mg_audit_log *log, char **note, mg_error *e
     uint64_t size;
     uint8_t root[AUDIT_HASH];
     pthread_mutex_lock(&log->db_lock);
-    mg_status s = audit_db_read_checkpoint(&log->db, 0, &size, root, note, err);
+    char *held = NULL;
+    *note = NULL;
+    mg_status s = audit_db_read_checkpoint(&log->db, 0, &size, root, &held, err);
+    /* The caller's copy comes from malloc: it is freed with mg_free. */
+    if (s == MG_OK && !(*note = strdup(held)))
+        s = mg_error_set(err, MG_ENOMEM, NULL, 0, 0, "out of memory");
+    am_free_str(&log->db.mem, held);
     pthread_mutex_unlock(&log->db_lock);
     return s;
 }
@@ -150,7 +156,7 @@ static mg_status check_current_signer(audit_db *d, mg_error *err)
     audit_note_result res;
     audit_skey_public(&d->signers[0], &v);
     s = audit_note_open(note, strlen(note), &v, 1, &res, NULL);
-    free(note);
+    am_free_str(&d->mem, note);
     if (s != MG_OK)
         return mg_error_set(err, MG_EINVAL, d->path, 0, 0,
                             "the latest checkpoint (size %llu) is not signed by the signing key "
@@ -184,7 +190,8 @@ mg_status mg_audit_rotate_key(mg_audit_log *log, const char *new_key_file, mg_er
         sodium_memzero(&nk, sizeof nk);
         return s;
     }
-    audit_skey *two = realloc(log->db.signers, 2 * sizeof *two);
+    audit_skey *two = am_resize(&log->mem, log->db.signers,
+                                log->db.signers_room * sizeof *two, 2 * sizeof *two);
     if (!two) {
         pthread_mutex_unlock(&log->db_lock);
         sodium_memzero(&nk, sizeof nk);
@@ -192,7 +199,7 @@ mg_status mg_audit_rotate_key(mg_audit_log *log, const char *new_key_file, mg_er
     }
     two[1] = nk;
     log->db.signers = two;
-    log->db.n_signers = 2;
+    log->db.n_signers = log->db.signers_room = 2;
     audit_skey_public(&two[0], &v);
     audit_vkey_format(&v, oldv, sizeof oldv);
     audit_skey_public(&nk, &v);
@@ -266,15 +273,15 @@ struct audit_pcache {
     unsigned edge_next;
 };
 
-void audit_pcache_free(audit_pcache *pc)
+void audit_pcache_free(const audit_mem *m, audit_pcache *pc)
 {
     if (!pc)
         return;
     sqlite3_finalize(pc->leaves);
     sqlite3_finalize(pc->level);
     for (int l = 0; l < 64; l++)
-        free(pc->lv[l].h);
-    free(pc);
+        am_free(m, pc->lv[l].h, pc->lv[l].cap * AUDIT_HASH);
+    am_free(m, pc, sizeof *pc);
 }
 
 /* The connection's caches, made on its first proof. NULL when they cannot
@@ -283,7 +290,7 @@ static audit_pcache *pcache(audit_db *d)
 {
     if (d->pc)
         return d->pc;
-    audit_pcache *pc = calloc(1, sizeof *pc);
+    audit_pcache *pc = am_calloc(&d->mem, 1, sizeof *pc);
     if (!pc)
         return NULL;
     if (sqlite3_prepare_v3(d->db, "SELECT seq, leaf FROM entries WHERE seq >= ?1 AND seq < ?2"
@@ -292,7 +299,7 @@ static audit_pcache *pcache(audit_db *d)
         sqlite3_prepare_v3(d->db, "SELECT idx, hash FROM nodes WHERE level = ?1 AND idx >= ?2"
                            " AND idx < ?3 ORDER BY idx", -1, SQLITE_PREPARE_PERSISTENT,
                            &pc->level, NULL) != SQLITE_OK) {
-        audit_pcache_free(pc);
+        audit_pcache_free(&d->mem, pc);
         return NULL;
     }
     return d->pc = pc;
@@ -314,7 +321,7 @@ static audit_edge *pc_edge(audit_pcache *pc, uint64_t size)
 /* Reads nodes n.. want-1 of a level into memory, as far as they are stored
  * without a gap; whatever stops it, the lookups past it go to SQLite and
  * report what is wrong there. */
-static void pc_read_level(audit_pcache *pc, unsigned level, uint64_t want)
+static void pc_read_level(const audit_mem *m, audit_pcache *pc, unsigned level, uint64_t want)
 {
     pc_level *L = &pc->lv[level];
     L->misses = 0;
@@ -325,7 +332,7 @@ static void pc_read_level(audit_pcache *pc, unsigned level, uint64_t want)
             cap = want;
         if (pc->bytes + (cap - L->cap) * AUDIT_HASH > PC_BUDGET)
             return;
-        uint8_t (*h)[AUDIT_HASH] = realloc(L->h, cap * AUDIT_HASH);
+        uint8_t (*h)[AUDIT_HASH] = am_resize(m, L->h, L->cap * AUDIT_HASH, cap * AUDIT_HASH);
         if (!h)
             return;
         pc->bytes += (cap - L->cap) * AUDIT_HASH;
@@ -382,7 +389,7 @@ static mg_status psrc_node(void *ud, unsigned level, uint64_t index, uint8_t out
     if (L && index >= L->n) {
         uint64_t want = p->size >> level, need = (want - L->n) >> PC_MISS_SHIFT;
         if (index < want && ++L->misses >= (need > PC_MIN_MISSES ? need : PC_MIN_MISSES))
-            pc_read_level(p->pc, level, want);
+            pc_read_level(&p->d->mem, p->pc, level, want);
     }
     if (L && index < L->n) {
         memcpy(out, L->h[index], AUDIT_HASH);
@@ -596,7 +603,8 @@ static mg_status prove(mg_audit_log *log, uint64_t seq, uint64_t tree_size, bool
                        char **out, mg_error *err)
 {
     *out = NULL;
-    iproof *p = malloc(sizeof *p);
+    const audit_mem *m = &log->db.mem;
+    iproof *p = am_alloc(m, sizeof *p);
     if (!p)
         return mg_error_set(err, MG_ENOMEM, NULL, 0, 0, "out of memory");
     pthread_mutex_lock(&log->db_lock);
@@ -608,9 +616,9 @@ static mg_status prove(mg_audit_log *log, uint64_t seq, uint64_t tree_size, bool
     if (s == MG_OK)
         s = tlog ? iproof_tlog(p, out, err) : iproof_json(&log->db, p, out, err);
     pthread_mutex_unlock(&log->db_lock);
-    free(p->note);
-    free(p->entry);
-    free(p);
+    am_free_str(m, p->note);
+    am_free(m, p->entry, p->entry ? p->elen + 1 : 0);
+    am_free(m, p, sizeof *p);
     return s;
 }
 
@@ -672,8 +680,8 @@ static mg_status consistency_locked(audit_db *d, uint64_t s1, uint64_t s2, char 
         jo_str(&o, n2);
         s = jo_end(&o, out, err);
     }
-    free(n1);
-    free(n2);
+    am_free_str(&d->mem, n1);
+    am_free_str(&d->mem, n2);
     return s;
 }
 

@@ -16,6 +16,7 @@
 #include <pthread.h>
 #include <sqlite3.h>
 #include "meshgov.h"
+#include "stdlib/value.h"
 
 #define AUDIT_HASH 32
 /* Longest proof: 64 levels for inclusion, one more for consistency. */
@@ -26,6 +27,29 @@
 #else
 #define AUDIT_WUR
 #endif
+
+/* ======================================================================
+ * Memory (mem.c)
+ * ====================================================================== */
+
+/* The allocator of a log handle (mg_audit_config.alloc, Lua style: every
+ * block goes back with its size). Zeroed or NULL, it is malloc's. */
+typedef struct audit_mem {
+    sl_alloc_fn fn;
+    void *ud;
+} audit_mem;
+
+/* The allocator a config names, or malloc's. */
+audit_mem audit_mem_of(mg_alloc_fn fn, void *ud);
+void *am_alloc(const audit_mem *m, size_t n);
+/* n * size zeroed bytes, NULL on overflow. */
+void *am_calloc(const audit_mem *m, size_t n, size_t size);
+void *am_resize(const audit_mem *m, void *p, size_t osize, size_t nsize);
+/* Frees p of n bytes; NULL is allowed. */
+void am_free(const audit_mem *m, void *p, size_t n);
+char *am_strdup(const audit_mem *m, const char *s);
+/* Frees a string from am_strdup; NULL is allowed. */
+void am_free_str(const audit_mem *m, char *s);
 
 /* ======================================================================
  * Merkle tree (merkle.c)
@@ -136,7 +160,7 @@ mg_status audit_frontier_load(audit_frontier *f, uint64_t size, audit_node_fn fn
  * its leaves between the two and returns when all are hashed. A NULL pool
  * hashes on the caller alone. Calls on one pool must not overlap. */
 typedef struct audit_hashpool audit_hashpool;
-mg_status audit_hashpool_start(audit_hashpool **out, mg_error *err);
+mg_status audit_hashpool_start(const audit_mem *m, audit_hashpool **out, mg_error *err);
 void audit_hashpool_stop(audit_hashpool *p);
 void audit_hashpool_leaves(audit_hashpool *p, const uint8_t *const *e, const size_t *len,
                            size_t n, uint8_t (*out)[AUDIT_HASH]);
@@ -204,9 +228,9 @@ size_t audit_checkpoint_format(const char *origin, uint64_t size,
                                const uint8_t root[AUDIT_HASH], int64_t time_us, char *buf,
                                size_t cap);
 
-/* Signs text (which must end in a newline) with every key: a new malloc'd
- * note "text\n— name base64(id||sig)\n..." in *out. */
-mg_status audit_note_sign(const char *text, size_t n, const audit_skey *keys,
+/* Signs text (which must end in a newline) with every key: a new note
+ * "text\n— name base64(id||sig)\n..." in *out, from m (am_free_str). */
+mg_status audit_note_sign(const audit_mem *m, const char *text, size_t n, const audit_skey *keys,
                           size_t nkeys, char **out, mg_error *err);
 
 typedef struct audit_note_result {
@@ -274,7 +298,7 @@ bool audit_entry_decode(const uint8_t *buf, size_t n, audit_entry *out);
 
 typedef struct audit_keystore audit_keystore;
 
-mg_status audit_keystore_open(const char *path, bool read_only,
+mg_status audit_keystore_open(const audit_mem *m, const char *path, bool read_only,
                               audit_keystore **out, mg_error *err);
 void audit_keystore_close(audit_keystore *ks);
 /* The subject's pseudonym (32 hex digits + NUL) in out. With create, a new
@@ -327,12 +351,14 @@ typedef struct audit_db {
     int64_t cp_time;            /* processing clock at that checkpoint */
     audit_skey *signers;        /* checkpoint signers, owned */
     size_t n_signers;
+    size_t signers_room;        /* the array's length: 2 once a key rotated */
     bool read_only;
     bool locked;                /* a writer: lock_fd holds the writer lock */
     int lock_fd;
     struct audit_writer *w;     /* a writer's statements and staged batch */
     audit_hashpool *pool;       /* leaf hashing of appends; not owned */
     audit_pcache *pc;           /* proof caches (api.c), owned; may be NULL */
+    audit_mem mem;              /* what everything above is allocated with */
     sqlite3_stmt *st[11];       /* prepared statements, see log.c */
 } audit_db;
 
@@ -344,8 +370,8 @@ mg_status audit_db_error(sqlite3 *db, const char *path, const char *what, mg_err
  * writer (read_only false) first takes the writer lock, the file
  * "<database>-writer.lock": while another handle, in this process or
  * another, has the log open for writing, the open fails with MG_EBUSY. */
-mg_status audit_db_open(audit_db *d, const char *path, const char *origin,
-                        bool read_only, bool sync_full, mg_error *err);
+mg_status audit_db_open(audit_db *d, const audit_mem *mem, const char *path,
+                        const char *origin, bool read_only, bool sync_full, mg_error *err);
 void audit_db_close(audit_db *d);
 /* Node source over the nodes table (ud is the audit_db). */
 mg_status audit_db_node(void *ud, unsigned level, uint64_t index,
@@ -353,17 +379,18 @@ mg_status audit_db_node(void *ud, unsigned level, uint64_t index,
 
 /* Frees the proof caches of a connection and their statements (NULL is
  * allowed); audit_db_close calls it. */
-void audit_pcache_free(audit_pcache *pc);
+void audit_pcache_free(const audit_mem *m, audit_pcache *pc);
 
 /* A read transaction around several lookups (proofs). */
 mg_status audit_db_read_begin(audit_db *d, mg_error *err);
 void audit_db_read_end(audit_db *d);
-/* The canonical bytes of entry `seq` in a new malloc'd *buf (MG_ENOTFOUND
- * when there is none). */
+/* The canonical bytes of entry `seq` in a new *buf of *len + 1 bytes from
+ * d->mem (MG_ENOTFOUND when there is none). */
 mg_status audit_db_entry(audit_db *d, uint64_t seq, uint8_t **buf, size_t *len,
                          mg_error *err);
 /* The checkpoint of tree size `size` (0: the latest): its size, the root
- * stored beside it and a new malloc'd copy of its signed note. */
+ * stored beside it and a new copy of its signed note from d->mem
+ * (am_free_str). */
 mg_status audit_db_read_checkpoint(audit_db *d, uint64_t size, uint64_t *got,
                                    uint8_t root[AUDIT_HASH], char **note, mg_error *err);
 
@@ -420,6 +447,7 @@ mg_status audit_skey_load(const char *path, audit_skey *out, mg_error *err);
  * ====================================================================== */
 
 struct mg_audit_log {
+    audit_mem mem;              /* mg_audit_config.alloc: the handle's memory */
     audit_db db;
     audit_keystore *ks;
     pthread_mutex_t db_lock;    /* the SQLite connections and db state */

@@ -43,6 +43,7 @@ struct audit_keystore {
     bool in_batch;              /* a transaction is open for new pseudonyms */
     int64_t data_version;       /* of the connection when the cache was valid */
     ks_slot *cache;             /* KS_SLOTS slots, or NULL when out of memory */
+    audit_mem mem;              /* of all the above */
 };
 
 static mg_status ks_err(audit_keystore *ks, mg_error *err)
@@ -130,16 +131,18 @@ static mg_status cache_check(audit_keystore *ks, mg_error *err)
     return s;
 }
 
-mg_status audit_keystore_open(const char *path, bool read_only,
+mg_status audit_keystore_open(const audit_mem *m, const char *path, bool read_only,
                               audit_keystore **out, mg_error *err)
 {
     *out = NULL;
-    audit_keystore *ks = calloc(1, sizeof *ks);
-    if (!ks || !(ks->path = strdup(path))) {
-        free(ks);
+    audit_keystore *ks = am_calloc(m, 1, sizeof *ks);
+    if (ks)
+        ks->mem = m ? *m : audit_mem_of(NULL, NULL);
+    if (!ks || !(ks->path = am_strdup(m, path))) {
+        am_free(m, ks, sizeof *ks);
         return mg_error_set(err, MG_ENOMEM, NULL, 0, 0, "out of memory");
     }
-    ks->cache = calloc(KS_SLOTS, sizeof *ks->cache);  /* optional: NULL means uncached */
+    ks->cache = am_calloc(m, KS_SLOTS, sizeof *ks->cache);  /* optional: NULL means uncached */
     int flags = read_only ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
     mg_status s = MG_OK;
     if (sqlite3_open_v2(path, &ks->db, flags, NULL) != SQLITE_OK) {
@@ -177,9 +180,10 @@ void audit_keystore_close(audit_keystore *ks)
         sqlite3_finalize(ks->st[i]);
     sqlite3_close(ks->db);
     cache_clear(ks);
-    free(ks->cache);
-    free(ks->path);
-    free(ks);
+    audit_mem m = ks->mem;
+    am_free(&m, ks->cache, KS_SLOTS * sizeof *ks->cache);
+    am_free_str(&m, ks->path);
+    am_free(&m, ks, sizeof *ks);
 }
 
 static mg_status lookup(audit_keystore *ks, const char *subject, char out[33],

@@ -110,7 +110,7 @@ static mg_status read_state(audit_db *d, bool *found, mg_error *err)
             sqlite3_column_int64(st, 2) < 0 || sqlite3_column_int64(st, 4) < 0) {
             s = mg_error_set(err, MG_EFORMAT, d->path, 0, 0,
                              "not a meshgov audit log of version %d", SCHEMA_VERSION);
-        } else if (!(d->origin = strdup(origin))) {
+        } else if (!(d->origin = am_strdup(&d->mem, origin))) {
             s = mg_error_set(err, MG_ENOMEM, NULL, 0, 0, "out of memory");
         } else {
             *found = true;
@@ -143,7 +143,7 @@ static mg_status create_state(audit_db *d, const char *origin, mg_error *err)
     sqlite3_finalize(st);
     if (rc != SQLITE_DONE)
         return db_err(d, "creating the log", err);
-    if (!(d->origin = strdup(origin)))
+    if (!(d->origin = am_strdup(&d->mem, origin)))
         return mg_error_set(err, MG_ENOMEM, NULL, 0, 0, "out of memory");
     return MG_OK;
 }
@@ -182,7 +182,7 @@ static mg_status writer_lock(audit_db *d, mg_error *err)
     if (!db || !*db)
         db = d->path;
     size_t n = strlen(db) + sizeof "-writer.lock";
-    char *lock = malloc(n);
+    char *lock = am_alloc(&d->mem, n);
     if (!lock)
         return mg_error_set(err, MG_ENOMEM, NULL, 0, 0, "out of memory");
     snprintf(lock, n, "%s-writer.lock", db);
@@ -204,16 +204,17 @@ static mg_status writer_lock(audit_db *d, mg_error *err)
     } else if (fd >= 0) {
         close(fd);
     }
-    free(lock);
+    am_free(&d->mem, lock, n);
     return s;
 }
 
-mg_status audit_db_open(audit_db *d, const char *path, const char *origin,
-                        bool read_only, bool sync_full, mg_error *err)
+mg_status audit_db_open(audit_db *d, const audit_mem *mem, const char *path,
+                        const char *origin, bool read_only, bool sync_full, mg_error *err)
 {
     memset(d, 0, sizeof *d);
+    d->mem = mem ? *mem : audit_mem_of(NULL, NULL);
     d->read_only = read_only;
-    if (!(d->path = strdup(path)))
+    if (!(d->path = am_strdup(&d->mem, path)))
         return mg_error_set(err, MG_ENOMEM, NULL, 0, 0, "out of memory");
     /* Every use of the connection holds the handle's db_lock, so SQLite's
      * own per-call mutex is not needed. */
@@ -285,18 +286,18 @@ fail:
 
 void audit_db_close(audit_db *d)
 {
-    audit_pcache_free(d->pc);
+    audit_pcache_free(&d->mem, d->pc);
     writer_close(d);
     for (int i = 0; i < ST_COUNT; i++)
         sqlite3_finalize(d->st[i]);
     sqlite3_close(d->db);
     if (d->locked)
         close(d->lock_fd);
-    free(d->path);
-    free(d->origin);
+    am_free_str(&d->mem, d->path);
+    am_free_str(&d->mem, d->origin);
     if (d->signers)
         sodium_memzero(d->signers, d->n_signers * sizeof *d->signers);
-    free(d->signers);
+    am_free(&d->mem, d->signers, d->signers_room * sizeof *d->signers);
     memset(d, 0, sizeof *d);
 }
 
@@ -426,11 +427,16 @@ static void restore(audit_db *d, const saved *s)
     d->cp_time = s->cp_time;
 }
 
-/* "INSERT ... VALUES (?, ...), ..." for `rows` rows of `cols` columns. */
-static char *rows_sql(const char *head, int cols, int rows)
+/* The length of rows_sql's text, with its NUL. */
+static size_t rows_sql_len(const char *head, int cols, int rows)
 {
-    size_t n = strlen(head) + (size_t)rows * ((size_t)cols * 2 + 3) + 1;
-    char *sql = malloc(n), *p = sql;
+    return strlen(head) + (size_t)rows * ((size_t)cols * 2 + 3) + 1;
+}
+
+/* "INSERT ... VALUES (?, ...), ..." for `rows` rows of `cols` columns. */
+static char *rows_sql(const audit_mem *m, const char *head, int cols, int rows)
+{
+    char *sql = am_alloc(m, rows_sql_len(head, cols, rows)), *p = sql;
     if (!sql)
         return NULL;
     p += sprintf(p, "%s", head);
@@ -543,20 +549,23 @@ static void ckpt_stop(checkpointer *c)
 
 static mg_status writer_open(audit_db *d, bool sync_full, mg_error *err)
 {
-    if (!(d->w = calloc(1, sizeof *d->w)))
+    static const char ehead[] = "INSERT OR ROLLBACK INTO entries(seq, event_time, kind, product,"
+                                " port, subject, action, effect, payload, entry, leaf) VALUES",
+                      nhead[] = "INSERT OR ROLLBACK INTO nodes(level, idx, hash) VALUES";
+    if (!(d->w = am_calloc(&d->mem, 1, sizeof *d->w)))
         return mg_error_set(err, MG_ENOMEM, NULL, 0, 0, "out of memory");
     pthread_mutex_init(&d->w->commit_mu, NULL);
-    char *entries = rows_sql("INSERT OR ROLLBACK INTO entries(seq, event_time, kind, product,"
-                             " port, subject, action, effect, payload, entry, leaf) VALUES",
-                             ENTRY_COLS, ROWS);
-    char *nodes = rows_sql("INSERT OR ROLLBACK INTO nodes(level, idx, hash) VALUES", 3, ROWS);
-    mg_status s = prepare_one(d, "SELECT size FROM state WHERE id = 1", &d->w->size, err);
+    char *entries = rows_sql(&d->mem, ehead, ENTRY_COLS, ROWS);
+    char *nodes = rows_sql(&d->mem, nhead, 3, ROWS);
+    mg_status s = !entries || !nodes ? mg_error_set(err, MG_ENOMEM, NULL, 0, 0, "out of memory")
+                                     : prepare_one(d, "SELECT size FROM state WHERE id = 1",
+                                                   &d->w->size, err);
     if (s == MG_OK)
         s = prepare_one(d, entries, &d->w->entries, err);
     if (s == MG_OK)
         s = prepare_one(d, nodes, &d->w->nodes, err);
-    free(entries);
-    free(nodes);
+    am_free(&d->mem, entries, rows_sql_len(ehead, ENTRY_COLS, ROWS));
+    am_free(&d->mem, nodes, rows_sql_len(nhead, 3, ROWS));
     if (s == MG_OK)
         s = ckpt_start(d, &d->w->ck, sync_full, err);
     return s;
@@ -572,42 +581,61 @@ static void writer_close(audit_db *d)
     sqlite3_finalize(w->size);
     sqlite3_finalize(w->entries);
     sqlite3_finalize(w->nodes);
-    free(w->e);
-    free(w->off);
-    free(w->len);
-    free(w->leaf);
-    free(w->ptr);
-    free(w->bytes);
-    free(w->node);
+    const audit_mem *m = &d->mem;
+    am_free(m, w->e, w->cap * sizeof *w->e);
+    am_free(m, w->off, w->cap * sizeof *w->off);
+    am_free(m, w->len, w->cap * sizeof *w->len);
+    am_free(m, w->leaf, w->cap * sizeof *w->leaf);
+    am_free(m, w->ptr, w->cap * sizeof *w->ptr);
+    am_free(m, w->bytes, w->bytes_cap);
+    am_free(m, w->node, (w->cap + 64) * sizeof *w->node);
     pthread_mutex_destroy(&w->commit_mu);
-    free(w);
+    am_free(m, w, sizeof *w);
 }
 
-/* Room for n staged entries and `bytes` bytes of them. */
-static mg_status reserve(audit_writer *w, size_t n, size_t bytes, mg_error *err)
+/* Room for n staged entries and `bytes` bytes of them. The arrays are
+ * replaced all together or not at all, so w->cap always gives their sizes
+ * (the node array has 64 more slots). */
+static mg_status reserve(const audit_mem *m, audit_writer *w, size_t n, size_t bytes,
+                         mg_error *err)
 {
     if (n > w->cap) {
-        size_t cap = w->cap ? w->cap : 256;
+        size_t cap = w->cap ? w->cap : 256, old = w->cap, old_nodes = old ? old + 64 : 0;
         while (cap < n)
             cap *= 2;
-        void *p;
-#define GROW(f, count) \
-        if (!(p = realloc(w->f, (count) * sizeof *w->f))) goto oom; \
-        w->f = p;
-        GROW(e, cap)
-        GROW(off, cap)
-        GROW(len, cap)
-        GROW(leaf, cap)
-        GROW(ptr, cap)
-        GROW(node, cap + 64)
-#undef GROW
+        audit_entry *e = am_alloc(m, cap * sizeof *e);
+        size_t *off = am_alloc(m, cap * sizeof *off), *len = am_alloc(m, cap * sizeof *len);
+        uint8_t (*leaf)[AUDIT_HASH] = am_alloc(m, cap * sizeof *leaf);
+        const uint8_t **ptr = am_alloc(m, cap * sizeof *ptr);
+        node_row *node = am_alloc(m, (cap + 64) * sizeof *node);
+        if (!e || !off || !len || !leaf || !ptr || !node) {
+            am_free(m, e, cap * sizeof *e);
+            am_free(m, off, cap * sizeof *off);
+            am_free(m, len, cap * sizeof *len);
+            am_free(m, leaf, cap * sizeof *leaf);
+            am_free(m, ptr, cap * sizeof *ptr);
+            am_free(m, node, (cap + 64) * sizeof *node);
+            goto oom;
+        }
+#define MOVE(f, count) \
+        if (count) \
+            memcpy(f, w->f, (count) * sizeof *f); \
+        am_free(m, w->f, (count) * sizeof *f); \
+        w->f = f;
+        MOVE(e, old)
+        MOVE(off, old)
+        MOVE(len, old)
+        MOVE(leaf, old)
+        MOVE(ptr, old)
+        MOVE(node, old_nodes)
+#undef MOVE
         w->cap = cap;
     }
     if (bytes > w->bytes_cap || !w->bytes) {
         size_t cap = w->bytes_cap ? w->bytes_cap : 65536;
         while (cap < bytes)
             cap *= 2;
-        uint8_t *p = realloc(w->bytes, cap);
+        uint8_t *p = am_resize(m, w->bytes, w->bytes_cap, cap);
         if (!p)
             goto oom;
         w->bytes = p;
@@ -665,7 +693,7 @@ static mg_status stage_room(audit_db *d, size_t n, size_t bytes, mg_error *err)
         w->fr = d->fr;
         w->used = w->n_nodes = 0;
     }
-    mg_status s = reserve(w, w->n + n, w->used + bytes, err);
+    mg_status s = reserve(&d->mem, w, w->n + n, w->used + bytes, err);
     if (s != MG_OK)
         audit_db_discard(d);
     return s;
@@ -882,7 +910,7 @@ static mg_status write_checkpoint(audit_db *d, int64_t now, mg_error *err)
     audit_frontier_root(&d->fr, root);
     size_t bl = audit_checkpoint_format(d->origin, d->fr.size, root, now, body, sizeof body);
     char *note = NULL;
-    mg_status s = audit_note_sign(body, bl, d->signers, d->n_signers, &note, err);
+    mg_status s = audit_note_sign(&d->mem, body, bl, d->signers, d->n_signers, &note, err);
     if (s != MG_OK)
         return s;
     sqlite3_stmt *st = d->st[ST_CP];
@@ -892,7 +920,7 @@ static mg_status write_checkpoint(audit_db *d, int64_t now, mg_error *err)
     sqlite3_bind_text(st, 4, note, -1, SQLITE_STATIC);
     int rc = sqlite3_step(st);
     sqlite3_reset(st);
-    free(note);
+    am_free_str(&d->mem, note);
     if (rc != SQLITE_DONE)
         return db_err(d, "storing a checkpoint", err);
     d->cp_size = d->fr.size;
@@ -993,7 +1021,7 @@ mg_status audit_db_refresh_checkpoint(audit_db *d, int64_t now, mg_error *err)
     char *note = NULL;
     mg_status s = audit_db_read_checkpoint(d, d->fr.size, &got, root, &note, err);
     bool same_signers = s == MG_OK && note_signatures(note) == d->n_signers;
-    free(note);
+    am_free_str(&d->mem, note);
     if (s == MG_ENOTFOUND || (s == MG_OK && !same_signers))
         return MG_OK;
     return s != MG_OK ? s : audit_db_commit(d, now, true, err);
@@ -1009,7 +1037,7 @@ mg_status audit_db_entry(audit_db *d, uint64_t seq, uint8_t **buf, size_t *len, 
     mg_status s = MG_OK;
     if (rc == SQLITE_ROW) {
         *len = (size_t)sqlite3_column_bytes(st, 0);
-        if (!(*buf = malloc(*len + 1)))
+        if (!(*buf = am_alloc(&d->mem, *len + 1)))
             s = mg_error_set(err, MG_ENOMEM, NULL, 0, 0, "out of memory");
         else if (*len)
             memcpy(*buf, sqlite3_column_blob(st, 0), *len);
@@ -1038,7 +1066,7 @@ mg_status audit_db_read_checkpoint(audit_db *d, uint64_t size, uint64_t *got,
             s = mg_error_set(err, MG_EINTEGRITY, d->path, 0, 0,
                              "checkpoint of tree size %llu has a malformed root",
                              (unsigned long long)*got);
-        else if (!(*note = strdup(t ? t : "")))
+        else if (!(*note = am_strdup(&d->mem, t ? t : "")))
             s = mg_error_set(err, MG_ENOMEM, NULL, 0, 0, "out of memory");
         else
             memcpy(root, sqlite3_column_blob(st, 1), AUDIT_HASH);

@@ -466,6 +466,7 @@ typedef struct pool_job {
 } pool_job;
 
 struct audit_hashpool {
+    audit_mem mem;              /* the pool was allocated with */
     pthread_mutex_t mu;
     pthread_cond_t cv;
     pthread_t th;
@@ -520,18 +521,19 @@ static void *pool_main(void *arg)
     return NULL;
 }
 
-mg_status audit_hashpool_start(audit_hashpool **out, mg_error *err)
+mg_status audit_hashpool_start(const audit_mem *m, audit_hashpool **out, mg_error *err)
 {
-    audit_hashpool *p = calloc(1, sizeof *p);
+    audit_hashpool *p = am_calloc(m, 1, sizeof *p);
     *out = NULL;
     if (!p)
         return mg_error_set(err, MG_ENOMEM, NULL, 0, 0, "out of memory");
+    p->mem = m ? *m : audit_mem_of(NULL, NULL);
     pthread_mutex_init(&p->mu, NULL);
     pthread_cond_init(&p->cv, NULL);
     if (pthread_create(&p->th, NULL, pool_main, p) != 0) {
         pthread_mutex_destroy(&p->mu);
         pthread_cond_destroy(&p->cv);
-        free(p);
+        am_free(m, p, sizeof *p);
         return mg_error_set(err, MG_ENOMEM, NULL, 0, 0, "cannot start a hashing thread");
     }
     *out = p;
@@ -549,7 +551,8 @@ void audit_hashpool_stop(audit_hashpool *p)
     pthread_join(p->th, NULL);
     pthread_mutex_destroy(&p->mu);
     pthread_cond_destroy(&p->cv);
-    free(p);
+    audit_mem m = p->mem;
+    am_free(&m, p, sizeof *p);
 }
 
 void audit_hashpool_leaves(audit_hashpool *p, const uint8_t *const *e, const size_t *len,

@@ -329,7 +329,7 @@ size_t audit_checkpoint_format(const char *origin, uint64_t size,
 
 #define SIG_B64 sodium_base64_ENCODED_LEN(4 + crypto_sign_BYTES, sodium_base64_VARIANT_ORIGINAL)
 
-mg_status audit_note_sign(const char *text, size_t n, const audit_skey *keys,
+mg_status audit_note_sign(const audit_mem *m, const char *text, size_t n, const audit_skey *keys,
                           size_t nkeys, char **out, mg_error *err)
 {
     *out = NULL;
@@ -341,7 +341,7 @@ mg_status audit_note_sign(const char *text, size_t n, const audit_skey *keys,
     size_t cap = n + 1;
     for (size_t i = 0; i < nkeys; i++)
         cap += strlen(keys[i].name) + SIG_B64 + 8;
-    char *buf = malloc(cap);
+    char *buf = am_alloc(m, cap);
     if (!buf)
         return mg_error_set(err, MG_ENOMEM, NULL, 0, 0, "out of memory");
     memcpy(buf, text, n);
@@ -358,7 +358,13 @@ mg_status audit_note_sign(const char *text, size_t n, const audit_skey *keys,
         audit_b64_encode(sig, sizeof sig, b, sizeof b);
         at += (size_t)snprintf(buf + at, cap - at, EM_DASH " %s %s\n", keys[i].name, b);
     }
-    *out = buf;
+    /* To its exact size: it goes back by its length (am_free_str). */
+    char *exact = am_resize(m, buf, cap, at + 1);
+    if (!exact) {
+        am_free(m, buf, cap);
+        return mg_error_set(err, MG_ENOMEM, NULL, 0, 0, "out of memory");
+    }
+    *out = exact;
     return MG_OK;
 }
 

@@ -15,7 +15,7 @@
 /* One entry row as a JSON object, its fields decoded from the canonical
  * bytes (the only copy of most of them); with_entry adds those bytes. NULL
  * with *bad set when the stored bytes are not a canonical entry. */
-static json_t *row_json(sqlite3_stmt *st, bool with_entry, bool *bad)
+static json_t *row_json(const audit_mem *m, sqlite3_stmt *st, bool with_entry, bool *bad)
 {
     const uint8_t *e = sqlite3_column_blob(st, 1);
     size_t n = (size_t)sqlite3_column_bytes(st, 1);
@@ -36,7 +36,7 @@ static json_t *row_json(sqlite3_stmt *st, bool with_entry, bool *bad)
         uint8_t leaf[AUDIT_HASH];
         audit_leaf_hash(e, n, leaf);
         size_t cap = sodium_base64_ENCODED_LEN(n, sodium_base64_VARIANT_ORIGINAL);
-        char *b = malloc(cap);
+        char *b = am_alloc(m, cap);
         char lh[sodium_base64_ENCODED_LEN(AUDIT_HASH, sodium_base64_VARIANT_ORIGINAL)];
         if (!b) {
             json_decref(o);
@@ -46,7 +46,7 @@ static json_t *row_json(sqlite3_stmt *st, bool with_entry, bool *bad)
         audit_b64_encode(leaf, AUDIT_HASH, lh, sizeof lh);
         json_object_set_new(o, "entry", json_string(b));
         json_object_set_new(o, "leaf_hash", json_string(lh));
-        free(b);
+        am_free(m, b, cap);
     }
     return o;
 }
@@ -71,7 +71,7 @@ static mg_status run_rows(audit_db *d, sqlite3_stmt *st, bool with_entry,
     int rc = SQLITE_DONE;
     while (s == MG_OK && !stop && (rc = sqlite3_step(st)) == SQLITE_ROW) {
         bool bad;
-        json_t *o = row_json(st, with_entry, &bad);
+        json_t *o = row_json(&d->mem, st, with_entry, &bad);
         s = bad ? mg_error_set(err, MG_EINTEGRITY, d->path, 0, 0,
                                "entry %lld is not in the canonical encoding",
                                (long long)sqlite3_column_int64(st, 0))

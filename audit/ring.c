@@ -328,25 +328,26 @@ static void log_free(mg_audit_log *log)
     log->db.pool = NULL;
     audit_db_close(&log->db);
     audit_keystore_close(log->ks);
-    free(log->ring);
+    audit_mem m = log->mem;
+    am_free(&m, log->ring, (size_t)log->cap * sizeof *log->ring);
     pthread_mutex_destroy(&log->db_lock);
     pthread_mutex_destroy(&log->mu);
     pthread_cond_destroy(&log->work);
     pthread_cond_destroy(&log->done);
-    free(log);
+    am_free(&m, log, sizeof *log);
 }
 
 static mg_status start_writer(mg_audit_log *log, uint32_t capacity, mg_error *err)
 {
     log->cap = capacity ? capacity : 1024;
-    if (!(log->ring = calloc((size_t)log->cap, sizeof *log->ring)))
+    if (!(log->ring = am_calloc(&log->mem, (size_t)log->cap, sizeof *log->ring)))
         return mg_error_set(err, MG_ENOMEM, NULL, 0, 0, "out of memory for the audit ring");
     log->head = log->tail = log->db.fr.size;
     /* The checkpoint timer of a log that never had one starts now. */
     if (log->db.cp_size == 0)
         log->db.cp_time = audit_now(log);
     /* The writer hashes a batch's leaves with this helper. */
-    mg_status s = audit_hashpool_start(&log->db.pool, err);
+    mg_status s = audit_hashpool_start(&log->mem, &log->db.pool, err);
     if (s != MG_OK)
         return s;
     if (pthread_create(&log->writer, NULL, writer_main, log) != 0)
@@ -362,19 +363,22 @@ static mg_status open_store(mg_audit_log *log, const mg_audit_config *cfg, mg_er
     mg_status s = MG_OK;
     if (writing && (s = audit_skey_load(cfg->signing_key, &key, err)) != MG_OK)
         return s;
-    s = audit_db_open(&log->db, cfg->path, cfg->origin, !writing, !cfg->synchronous_normal, err);
+    s = audit_db_open(&log->db, &log->mem, cfg->path, cfg->origin, !writing,
+                      !cfg->synchronous_normal, err);
     if (s == MG_OK && writing) {
-        if (!(log->db.signers = malloc(sizeof key)))
+        if (!(log->db.signers = am_alloc(&log->mem, sizeof key))) {
             s = mg_error_set(err, MG_ENOMEM, NULL, 0, 0, "out of memory");
-        else
-            log->db.signers[0] = key, log->db.n_signers = 1;
+        } else {
+            log->db.signers[0] = key;
+            log->db.n_signers = log->db.signers_room = 1;
+        }
     }
     sodium_memzero(&key, sizeof key);
     if (s == MG_OK && cfg->keystore) {
         if (strcmp(cfg->keystore, cfg->path) == 0)
             return mg_error_set(err, MG_EINVAL, cfg->keystore, 0, 0,
                                 "the key store must not be the audit database");
-        s = audit_keystore_open(cfg->keystore, !writing, &log->ks, err);
+        s = audit_keystore_open(&log->mem, cfg->keystore, !writing, &log->ks, err);
     }
     return s;
 }
@@ -386,9 +390,11 @@ mg_status mg_audit_open(const mg_audit_config *cfg, mg_audit_log **out, mg_error
         return mg_error_set(err, MG_EINVAL, NULL, 0, 0, "no audit database path");
     if (sodium_init() < 0)
         return mg_error_set(err, MG_ECRYPTO, NULL, 0, 0, "libsodium failed to initialize");
-    mg_audit_log *log = calloc(1, sizeof *log);
+    audit_mem mem = audit_mem_of(cfg->alloc, cfg->alloc_ud);
+    mg_audit_log *log = am_calloc(&mem, 1, sizeof *log);
     if (!log)
         return mg_error_set(err, MG_ENOMEM, NULL, 0, 0, "out of memory");
+    log->mem = mem;
     pthread_condattr_t ca;
     pthread_condattr_init(&ca);
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);

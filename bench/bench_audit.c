@@ -297,9 +297,9 @@ static void bulk_build(const paths *p, uint64_t n)
     mg_error err = { 0 };
     audit_keystore *ks;
     audit_db d;
-    if (audit_keystore_open(p->ks, false, &ks, &err) != MG_OK)
+    if (audit_keystore_open(NULL, p->ks, false, &ks, &err) != MG_OK)
         die("opening the key store", &err);
-    if (audit_db_open(&d, p->db, ORIGIN, false, false, &err) != MG_OK)
+    if (audit_db_open(&d, NULL, p->db, ORIGIN, false, false, &err) != MG_OK)
         die("opening the log", &err);
     if (sqlite3_exec(d.db, "PRAGMA synchronous=OFF", NULL, NULL, NULL) != SQLITE_OK)
         die("PRAGMA synchronous=OFF", NULL);
@@ -307,7 +307,7 @@ static void bulk_build(const paths *p, uint64_t n)
         audit_skey_load(p->key, d.signers, &err) != MG_OK)
         die("loading the signing key", &err);
     d.n_signers = 1;
-    if (audit_hashpool_start(&d.pool, &err) != MG_OK)
+    if (audit_hashpool_start(NULL, &d.pool, &err) != MG_OK)
         die("starting the hashing thread", &err);
     static char pseud[N_SUBJECTS][33];
     for (int i = 0; i < N_SUBJECTS; i++)

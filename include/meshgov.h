@@ -92,12 +92,13 @@ void mg_error_clear(mg_error *err);
  * It serves everything an engine, policy set, decision, subject or context
  * holds (the mesh an engine keeps while its files do not change too), the
  * scratch memory of compiling, loading, deciding, checks, policy tests and
- * reports, and pcre2's compiled patterns and match data. From malloc
- * instead: what meshgov hands to the caller (freed with mg_free,
- * mg_error_clear or mg_adoption_free) and audit log handles (opened
- * without an engine). Allocations made inside libyaml, jansson and SQLite
- * use their own allocators; a failure there is still reported as
- * MG_ENOMEM. */
+ * reports, and pcre2's compiled patterns and match data. An audit log
+ * handle, opened without an engine, takes its own (mg_audit_config.alloc).
+ * From malloc instead: what meshgov hands to the caller (freed with
+ * mg_free, mg_error_clear or mg_adoption_free), and the auditor's side,
+ * mg_audit_verify and proof checkers. Allocations made inside libyaml,
+ * jansson, SQLite and libsodium use their own allocators; a failure there
+ * is still reported as MG_ENOMEM. */
 typedef void *(*mg_alloc_fn)(void *ud, void *ptr, size_t osize, size_t nsize);
 
 /* ======================================================================
@@ -668,6 +669,13 @@ typedef struct mg_audit_config {
      * earlier reading is raised to the last one recorded. */
     int64_t (*clock)(void *ud);
     void *clock_ud;
+    /* Allocator of the handle (see "Allocator hook"); NULL: malloc. It
+     * serves everything the handle holds (the ring, the writer's staged
+     * batch, the proof caches, up to 128 MiB, the key store's cache) and
+     * the scratch memory of its calls; it is called from the writer thread
+     * and the callers' threads, so it must be thread-safe. */
+    mg_alloc_fn alloc;
+    void *alloc_ud;
 } mg_audit_config;
 
 /* Opens (or creates) a log. With a signing key, takes the log's writer

@@ -52,13 +52,18 @@ void fx_keys(fixture *f, const char *text)
     fclose(fp);
 }
 
-mg_audit_log *fx_open(fixture *f, uint32_t every)
+mg_audit_config fx_config(fixture *f, uint32_t every)
 {
-    mg_audit_config cfg = {
+    return (mg_audit_config){
         .path = f->db, .keystore = f->ks, .origin = "acme/sales/orders",
         .signing_key = f->key, .checkpoint_every = every, .checkpoint_ms = 3600000,
         .clock = fake_clock, .clock_ud = f,
     };
+}
+
+mg_audit_log *fx_open(fixture *f, uint32_t every)
+{
+    mg_audit_config cfg = fx_config(f, every);
     mg_audit_log *log;
     mg_error err = { 0 };
     cr_assert_eq(mg_audit_open(&cfg, &log, &err), MG_OK, "%s", err.message);

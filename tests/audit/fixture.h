@@ -18,6 +18,8 @@ typedef struct fixture {
 /* Creates dir, key pair ("acme/sales/orders"), key file with the vkey. */
 void fx_init(fixture *f);
 void fx_fini(fixture *f);
+/* The config fx_open uses: key store, signing key, fake clock. */
+mg_audit_config fx_config(fixture *f, uint32_t every);
 /* Opens the log for writing with checkpoint_every = every. */
 mg_audit_log *fx_open(fixture *f, uint32_t every);
 /* Appends n decision records, one transaction each. */

@@ -19,7 +19,7 @@ Test(log, vector_roots_through_append_path)
     json_t *roots = json_object_get(mt, "rootHashesBySize");
     char *dir = make_tmpdir(), *path = path_in(dir, "a.db");
     audit_db d;
-    cr_assert_eq(audit_db_open(&d, path, "test/vectors", false, true, NULL), MG_OK);
+    cr_assert_eq(audit_db_open(&d, NULL, path, "test/vectors", false, true, NULL), MG_OK);
     for (size_t i = 0; i < 8; i++) {
         blob b = unhex(json_string_value(json_array_get(in, i)));
         const uint8_t *e = b.p;
@@ -35,7 +35,7 @@ Test(log, vector_roots_through_append_path)
     }
     audit_db_close(&d);
     /* Reopened, the frontier comes back from the nodes table. */
-    cr_assert_eq(audit_db_open(&d, path, NULL, true, true, NULL), MG_OK);
+    cr_assert_eq(audit_db_open(&d, NULL, path, NULL, true, true, NULL), MG_OK);
     cr_assert_eq(d.fr.size, 8);
     uint8_t r[AUDIT_HASH];
     audit_frontier_root(&d.fr, r);

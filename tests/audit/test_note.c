@@ -73,7 +73,7 @@ Test(note, go_keys_and_signatures_reproduced)
     const char *text = jstr(g, "text");
     audit_skey both[2] = { peter, enoch };
     char *note;
-    cr_assert_eq(audit_note_sign(text, strlen(text), both, 2, &note, NULL), MG_OK);
+    cr_assert_eq(audit_note_sign(NULL, text, strlen(text), both, 2, &note, NULL), MG_OK);
     char want[1024];
     snprintf(want, sizeof want, "%s\n%s%s", text, jstr(g, "peterSigLine"), jstr(g, "enochSigLine"));
     cr_assert_str_eq(note, want);
@@ -206,7 +206,7 @@ Test(note, sumdb_checkpoints_resigned)
         cr_assert_eq(bl, tl);
         cr_assert_eq(memcmp(body, note, tl), 0);
         char *out;
-        cr_assert_eq(audit_note_sign(body, bl, &key, 1, &out, NULL), MG_OK);
+        cr_assert_eq(audit_note_sign(NULL, body, bl, &key, 1, &out, NULL), MG_OK);
         cr_assert_str_eq(out, note);
         free(out);
         done++;

@@ -133,7 +133,7 @@ Test(tamper, edited_entry_with_nodes_rebuilt)
     /* Rebuild the nodes with the library's own append path. */
     audit_db d;
     char *tmp = path_in(f.dir, "rebuilt.db");
-    cr_assert_eq(audit_db_open(&d, tmp, "x", false, true, NULL), MG_OK);
+    cr_assert_eq(audit_db_open(&d, NULL, tmp, "x", false, true, NULL), MG_OK);
     sqlite3 *db;
     sqlite3_stmt *st;
     cr_assert_eq(sqlite3_open(f.db, &db), SQLITE_OK);

@@ -139,7 +139,7 @@ Test(writer, second_writer_in_this_process_is_refused)
     mg_error_clear(&err);
     /* The internal open refuses the same way. */
     audit_db d;
-    cr_assert_eq(audit_db_open(&d, f.db, NULL, false, true, NULL), MG_EBUSY);
+    cr_assert_eq(audit_db_open(&d, NULL, f.db, NULL, false, true, NULL), MG_EBUSY);
     mg_audit_close(log);
     cr_assert_eq(mg_audit_open(&cfg, &second, &err), MG_OK, "%s", err.message);
     mg_audit_close(second);
@@ -293,7 +293,7 @@ Test(writer, stored_size_must_match_the_writers_tree)
     /* The same check guards a checkpoint's own transaction. */
     fx_sql(&f, "UPDATE state SET size = 3");
     audit_db d;
-    cr_assert_eq(audit_db_open(&d, f.db, NULL, false, true, NULL), MG_OK);
+    cr_assert_eq(audit_db_open(&d, NULL, f.db, NULL, false, true, NULL), MG_OK);
     fx_sql(&f, "UPDATE state SET size = 2");
     cr_assert_eq(audit_db_checkpoint(&d, 1, &err), MG_EINTEGRITY);
     cr_assert_str_eq(err.message, "the log holds 2 entries but this writer's tree has 3: "
