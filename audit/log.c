@@ -226,6 +226,13 @@ mg_status audit_db_open(audit_db *d, const audit_mem *mem, const char *path,
         goto fail;
     }
     sqlite3_busy_timeout(d->db, 5000);
+    /* SQLite opens a file it may not write read-only without a word; the
+     * first commit would fail long after decisions were queued. */
+    if (!read_only && sqlite3_db_readonly(d->db, "main") == 1) {
+        s = mg_error_set(err, MG_EIO, path, 0, 0, "cannot write the audit log: the file is "
+                         "read-only (open it without a signing key to read it)");
+        goto fail;
+    }
     if (!read_only && (s = writer_lock(d, err)) != MG_OK)
         goto fail;
     if (!read_only) {

@@ -329,19 +329,25 @@ static int eval_open(evaluator *ev)
     return CLI_OK;
 }
 
-static void eval_close(evaluator *ev)
+/* CLI_USAGE when the decisions printed could not all be recorded: an
+ * unrecorded decision must not pass for a logged one. */
+static int eval_close(evaluator *ev)
 {
+    int rc = CLI_OK;
     mg_decision_free(ev->d);
     mg_policy_set_release(ev->set);
     mg_engine_free(ev->engine);
     if (ev->log) {
         mg_error err = { 0 };
         if (mg_audit_flush(ev->log, &err) != MG_OK) {
+            err.line = err.column = 0;
             cli_print_error(stderr, "meshgov eval", &err, ev->o->audit_log, 0);
             mg_error_clear(&err);
+            rc = CLI_USAGE;
         }
         mg_audit_close(ev->log);    /* signs a final checkpoint */
     }
+    return rc;
 }
 
 int cmd_eval(int argc, char **argv)
@@ -371,6 +377,6 @@ int cmd_eval(int argc, char **argv)
     rc = eval_open(&ev);
     if (rc == CLI_OK)
         rc = o.request ? eval_single(&ev) : eval_lines(&ev);
-    eval_close(&ev);
-    return rc;
+    int closed = eval_close(&ev);
+    return rc != CLI_OK ? rc : closed;
 }

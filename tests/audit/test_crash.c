@@ -60,7 +60,7 @@ Test(crash, sigkill_never_loses_a_durable_append, .timeout = 600)
     srand((unsigned)time(NULL));
     uint64_t max_reported = 0;
     bool any = false;
-    for (int round = 0; round < 50; round++) {
+    for (int round = 0; round < 200; round++) {
         int p[2];
         cr_assert_eq(pipe(p), 0);
         pid_t pid = fork();

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <criterion/criterion.h>
@@ -322,5 +323,38 @@ Test(writer, stored_node_in_the_way_fails_the_batch)
     mg_error_clear(&err);
     mg_audit_close(log);
     cr_assert_eq(count_entries(&f), 3);
+    fx_fini(&f);
+}
+
+/* A database the process may not write is refused when the writer opens
+ * it, not at its first commit, after decisions were queued. As root the
+ * child drops to nobody, for whom the permissions count. */
+Test(writer, a_database_it_may_not_write_is_refused_at_open)
+{
+    fixture f;
+    fx_init(&f);
+    fx_build(&f, 4, 2);
+    cr_assert_eq(chmod(f.db, 0444), 0);
+    cr_assert_eq(chmod(f.dir, 0755), 0);
+    if (getuid() == 0)
+        cr_assert_eq(chown(f.key, 65534, 65534), 0);
+    pid_t pid = fork();
+    cr_assert_geq(pid, 0);
+    if (pid == 0) {
+        if (getuid() == 0 && (setgid(65534) != 0 || setuid(65534) != 0))
+            _exit(9);
+        mg_audit_config cfg = fx_config(&f, 2);
+        cfg.keystore = NULL;
+        mg_audit_log *log = NULL;
+        mg_error err = { 0 };
+        mg_status s = mg_audit_open(&cfg, &log, &err);
+        _exit(s == MG_EIO && log == NULL && err.message &&
+              strcmp(err.message, "cannot write the audit log: the file is read-only (open it "
+                                  "without a signing key to read it)") == 0 ? 0 : 1);
+    }
+    int status;
+    cr_assert_eq(waitpid(pid, &status, 0), pid);
+    cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "status %d", status);
+    chmod(f.db, 0644);
     fx_fini(&f);
 }
