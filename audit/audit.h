@@ -291,6 +291,11 @@ size_t audit_entry_size(const audit_entry *e);
 void audit_entry_encode(const audit_entry *e, uint8_t *buf);
 /* Strict decode: slices point into buf. False on any deviation. */
 bool audit_entry_decode(const uint8_t *buf, size_t n, audit_entry *out);
+/* The columns "seq, " AUDIT_ROW_COLUMNS of a row hold exactly what its
+ * decoded entry says (event_time at column 1, then the AUDIT_NCOLS text
+ * columns): the verifier's check, and the query's for each row it gives. */
+#define AUDIT_ROW_COLUMNS "event_time, kind, product, port, subject, action, effect, payload"
+bool audit_columns_match(sqlite3_stmt *st, const audit_entry *dec);
 
 /* ======================================================================
  * Key store of pseudonyms (keystore.c)

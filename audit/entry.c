@@ -100,3 +100,20 @@ bool audit_entry_decode(const uint8_t *buf, size_t n, audit_entry *out)
     }
     return at == n;
 }
+
+/* The columns must hold exactly what the canonical entry encodes. */
+bool audit_columns_match(sqlite3_stmt *st, const audit_entry *dec)
+{
+    if (sqlite3_column_type(st, 1) != SQLITE_INTEGER ||
+        sqlite3_column_int64(st, 1) != dec->event_time)
+        return false;
+    for (int i = 0; i < AUDIT_NCOLS; i++) {
+        int f = audit_column_fields[i];
+        const char *t = (const char *)sqlite3_column_text(st, 2 + i);
+        size_t n = (size_t)sqlite3_column_bytes(st, 2 + i);
+        if (!t || sqlite3_column_type(st, 2 + i) != SQLITE_TEXT || n != dec->n[f] ||
+            (n && memcmp(t, dec->f[f], n) != 0))
+            return false;
+    }
+    return true;
+}

@@ -6,7 +6,9 @@
  * rewriting. secure_delete and a WAL truncation keep erased ids from
  * lingering in the files.
  */
+#include <fcntl.h>
 #include <stdlib.h>
+#include <unistd.h>
 #include <string.h>
 #include <sodium.h>
 #include "audit/audit.h"
@@ -145,6 +147,11 @@ mg_status audit_keystore_open(const audit_mem *m, const char *path, bool read_on
     ks->cache = am_calloc(m, KS_SLOTS, sizeof *ks->cache);  /* optional: NULL means uncached */
     int flags = read_only ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
     mg_status s = MG_OK;
+    /* It links people to their pseudonyms: created for its owner only
+     * (SQLite gives its -wal and -shm files the same mode). */
+    int fd = read_only ? -1 : open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (fd >= 0)
+        close(fd);
     if (sqlite3_open_v2(path, &ks->db, flags, NULL) != SQLITE_OK) {
         s = ks_err(ks, err);
     } else {

@@ -10,17 +10,25 @@
 #include "audit/audit.h"
 #include "stdlib/error.h"
 
-#define COLS "seq, entry"
+/* Every column, so that each row given is checked against its entry. */
+#define COLS "seq, " AUDIT_ROW_COLUMNS ", entry"
+#define COL_ENTRY 9
 
 /* One entry row as a JSON object, its fields decoded from the canonical
  * bytes (the only copy of most of them); with_entry adds those bytes. NULL
- * with *bad set when the stored bytes are not a canonical entry. */
-static json_t *row_json(const audit_mem *m, sqlite3_stmt *st, bool with_entry, bool *bad)
+ * with *bad set to what is wrong when the stored bytes are not a canonical
+ * entry, or the columns (which the query filtered on) differ from it. */
+static json_t *row_json(const audit_mem *m, sqlite3_stmt *st, bool with_entry,
+                        const char **bad)
 {
-    const uint8_t *e = sqlite3_column_blob(st, 1);
-    size_t n = (size_t)sqlite3_column_bytes(st, 1);
+    const uint8_t *e = sqlite3_column_blob(st, COL_ENTRY);
+    size_t n = (size_t)sqlite3_column_bytes(st, COL_ENTRY);
     audit_entry dec;
-    *bad = !e || !audit_entry_decode(e, n, &dec);
+    *bad = !e || !audit_entry_decode(e, n, &dec) ? "is not in the canonical encoding"
+           : !audit_columns_match(st, &dec)     ? "has columns that differ from its canonical "
+                                                  "encoding (a query filters on the columns; "
+                                                  "verify the log)"
+                                                : NULL;
     if (*bad)
         return NULL;
     json_t *o = json_object();
@@ -70,11 +78,10 @@ static mg_status run_rows(audit_db *d, sqlite3_stmt *st, bool with_entry,
     bool stop = false;
     int rc = SQLITE_DONE;
     while (s == MG_OK && !stop && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-        bool bad;
+        const char *bad;
         json_t *o = row_json(&d->mem, st, with_entry, &bad);
-        s = bad ? mg_error_set(err, MG_EINTEGRITY, d->path, 0, 0,
-                               "entry %lld is not in the canonical encoding",
-                               (long long)sqlite3_column_int64(st, 0))
+        s = bad ? mg_error_set(err, MG_EINTEGRITY, d->path, 0, 0, "entry %lld %s",
+                               (long long)sqlite3_column_int64(st, 0), bad)
                 : emit(o, fn, ud, &stop, err);
     }
     if (s == MG_OK && !stop && rc != SQLITE_DONE)

@@ -357,23 +357,6 @@ static mg_status compare_node(void *ud, unsigned level, uint64_t index,
     return ok ? MG_OK : MG_EINTEGRITY;
 }
 
-/* The columns must hold exactly what the canonical entry encodes. */
-static bool columns_match(sqlite3_stmt *st, const audit_entry *dec)
-{
-    if (sqlite3_column_type(st, 1) != SQLITE_INTEGER ||
-        sqlite3_column_int64(st, 1) != dec->event_time)
-        return false;
-    for (int i = 0; i < AUDIT_NCOLS; i++) {
-        int f = audit_column_fields[i];
-        const char *t = (const char *)sqlite3_column_text(st, 2 + i);
-        size_t n = (size_t)sqlite3_column_bytes(st, 2 + i);
-        if (!t || sqlite3_column_type(st, 2 + i) != SQLITE_TEXT || n != dec->n[f] ||
-            (n && memcmp(t, dec->f[f], n) != 0))
-            return false;
-    }
-    return true;
-}
-
 /* Checks and consumes the checkpoints of size `size`, and the trusted one. */
 static void at_size(vctx *v, const audit_frontier *fr, size_t *next_cp,
                     const audit_checkpoint *trusted)
@@ -541,7 +524,7 @@ static mg_status read_batch(vread *r, vbatch *b, mg_error *err)
         } else if (dec.seq != (uint64_t)seq) {
             batch_fail(b, seq, "entry at seq %lld encodes seq %llu (moved or replayed)",
                        (long long)seq, (unsigned long long)dec.seq);
-        } else if (!columns_match(st, &dec)) {
+        } else if (!audit_columns_match(st, &dec)) {
             batch_fail(b, seq, "the columns of entry %lld differ from its canonical encoding",
                        (long long)seq);
         } else if (dec.proc_time < r->last_proc) {
@@ -590,8 +573,8 @@ static mg_status check_entries(vctx *v, const mg_audit_verify_opts *o,
                                const audit_checkpoint *trusted, mg_error *err)
 {
     vread r = { .last_proc = INT64_MIN, .rc = SQLITE_DONE };
-    if (sqlite3_prepare_v2(v->db, "SELECT seq, event_time, kind, product, port, subject,"
-                           " action, effect, payload, entry, leaf FROM entries ORDER BY seq", -1,
+    if (sqlite3_prepare_v2(v->db, "SELECT seq, " AUDIT_ROW_COLUMNS ", entry, leaf FROM entries"
+                           " ORDER BY seq", -1,
                            &r.st, NULL) != SQLITE_OK)
         return mg_error_set(err, MG_EFORMAT, v->path, 0, 0, "not a meshgov audit log: %s",
                             sqlite3_errmsg(v->db));

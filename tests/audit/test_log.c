@@ -556,3 +556,45 @@ Test(log, waiting_entries_are_checkpointed_by_the_timer)
     mg_error_clear(&err);
     fx_fini(&f);
 }
+
+/* The key store links people to pseudonyms: only its owner may read it. */
+Test(log, key_store_is_created_for_its_owner_only)
+{
+    fixture f;
+    fx_init(&f);
+    mode_t old = umask(022);
+    fx_build(&f, 3, 2);
+    umask(old);
+    struct stat st;
+    cr_assert_eq(stat(f.ks, &st), 0);
+    cr_assert_eq(st.st_mode & 0777, 0600, "mode %o", (unsigned)(st.st_mode & 0777));
+    fx_fini(&f);
+}
+
+/* A query filters on the columns; a row whose columns were edited away
+ * from its hashed entry is an integrity error, never a row that
+ * contradicts the filter. */
+Test(log, query_refuses_a_row_whose_columns_differ_from_its_entry)
+{
+    fixture f;
+    fx_init(&f);
+    fx_build(&f, 6, 2);
+    fx_sql(&f, "UPDATE entries SET effect = 'deny' WHERE seq = 2");
+    mg_audit_config cfg = { .path = f.db };
+    mg_audit_log *log;
+    mg_error err = { 0 };
+    cr_assert_eq(mg_audit_open(&cfg, &log, &err), MG_OK, "%s", err.message);
+    mg_audit_filter flt = { .effect = "deny" };
+    lines rows = { 0 };
+    cr_assert_eq(mg_audit_query(log, &flt, collect, &rows, &err), MG_EINTEGRITY);
+    cr_assert_str_eq(err.message, "entry 2 has columns that differ from its canonical encoding "
+                                  "(a query filters on the columns; verify the log)");
+    cr_assert_eq(rows.n, 1, "entry 1, a deny, comes first");
+    flt.effect = "allow";
+    rows.n = 0;
+    cr_assert_eq(mg_audit_query(log, &flt, collect, &rows, &err), MG_OK, "%s", err.message);
+    cr_assert_eq(rows.n, 2, "entries 0 and 4; entry 2 no longer matches its column");
+    mg_error_clear(&err);
+    mg_audit_close(log);
+    fx_fini(&f);
+}
