@@ -178,6 +178,8 @@ void audit_hashpool_join(audit_hashpool *p);
 #define AUDIT_MAX_NAME 255      /* key name, bytes */
 #define AUDIT_MAX_LINE 1024     /* a checkpoint line or a signature line */
 #define AUDIT_MAX_NOTE 65536    /* a whole signed note */
+/* A proof's text: two notes, an entry and the path, with room to spare. */
+#define AUDIT_MAX_PROOF_TEXT MG_AUDIT_MAX_PROOF
 #define AUDIT_MAX_SIGS 100      /* signature lines in a note */
 
 typedef struct audit_vkey {
@@ -345,6 +347,9 @@ typedef struct audit_rec {
 char *audit_rec_field(audit_rec *r, int i);
 
 typedef struct audit_pcache audit_pcache;
+
+/* The version of the database layout (docs/audit.md), in state.version. */
+#define AUDIT_SCHEMA_VERSION 2
 
 typedef struct audit_db {
     sqlite3 *db;

@@ -31,7 +31,6 @@
 #include "audit/audit.h"
 #include "stdlib/error.h"
 
-#define SCHEMA_VERSION 2
 
 /* Statements from ST_GET_NODE on only read: a read-only handle prepares
  * those alone, once, and proofs reuse them. */
@@ -106,10 +105,10 @@ static mg_status read_state(audit_db *d, bool *found, mg_error *err)
     int rc = sqlite3_step(st);
     if (rc == SQLITE_ROW) {
         const char *origin = (const char *)sqlite3_column_text(st, 1);
-        if (sqlite3_column_int(st, 0) != SCHEMA_VERSION || !origin ||
+        if (sqlite3_column_int(st, 0) != AUDIT_SCHEMA_VERSION || !origin ||
             sqlite3_column_int64(st, 2) < 0 || sqlite3_column_int64(st, 4) < 0) {
             s = mg_error_set(err, MG_EFORMAT, d->path, 0, 0,
-                             "not a meshgov audit log of version %d", SCHEMA_VERSION);
+                             "not a meshgov audit log of version %d", AUDIT_SCHEMA_VERSION);
         } else if (!(d->origin = am_strdup(&d->mem, origin))) {
             s = mg_error_set(err, MG_ENOMEM, NULL, 0, 0, "out of memory");
         } else {
@@ -137,7 +136,7 @@ static mg_status create_state(audit_db *d, const char *origin, mg_error *err)
                            " last_proc_time, cp_size, cp_time) VALUES (1, ?1, ?2, 0, 0, 0, 0)",
                            -1, &st, NULL) != SQLITE_OK)
         return db_err(d, "creating the log", err);
-    sqlite3_bind_int(st, 1, SCHEMA_VERSION);
+    sqlite3_bind_int(st, 1, AUDIT_SCHEMA_VERSION);
     sqlite3_bind_text(st, 2, origin, -1, SQLITE_STATIC);
     int rc = sqlite3_step(st);
     sqlite3_finalize(st);

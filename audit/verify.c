@@ -97,6 +97,11 @@ mg_status audit_keys_parse(const char *text, size_t len, const char *file,
                 *keys = nk;
             }
             mg_status s = key_line(p, l, file, line, &(*keys)[*n], err);
+            for (size_t i = 0; s == MG_OK && i < *n; i++)
+                if (memcmp((*keys)[i].pk, (*keys)[*n].pk, sizeof (*keys)[i].pk) == 0)
+                    s = mg_error_set(err, MG_EFORMAT, file, line, 1,
+                                     "this key is listed twice: one line per key (an \"until\" "
+                                     "goes on its only line)");
             if (s != MG_OK) {
                 free(*keys);
                 *keys = NULL;
@@ -234,18 +239,21 @@ static void fail(vctx *v, int64_t seq, int64_t cp, const char *fmt, ...)
 static mg_status read_meta(vctx *v, mg_error *err)
 {
     sqlite3_stmt *st;
-    if (sqlite3_prepare_v2(v->db, "SELECT origin, size FROM state WHERE id = 1", -1, &st,
-                           NULL) != SQLITE_OK)
+    if (sqlite3_prepare_v2(v->db, "SELECT origin, size, version FROM state WHERE id = 1", -1,
+                           &st, NULL) != SQLITE_OK)
         return mg_error_set(err, MG_EFORMAT, v->path, 0, 0, "not a meshgov audit log: %s",
                             sqlite3_errmsg(v->db));
     mg_status s = MG_OK;
-    if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0)) {
+    if (sqlite3_step(st) != SQLITE_ROW || !sqlite3_column_text(st, 0)) {
+        s = mg_error_set(err, MG_EFORMAT, v->path, 0, 0, "not a meshgov audit log (no state)");
+    } else if (sqlite3_column_int(st, 2) != AUDIT_SCHEMA_VERSION) {
+        s = mg_error_set(err, MG_EFORMAT, v->path, 0, 0, "not a meshgov audit log of version %d",
+                         AUDIT_SCHEMA_VERSION);
+    } else {
         v->origin = strdup((const char *)sqlite3_column_text(st, 0));
         v->state_size = (uint64_t)sqlite3_column_int64(st, 1);
         if (!v->origin)
             s = mg_error_set(err, MG_ENOMEM, NULL, 0, 0, "out of memory");
-    } else {
-        s = mg_error_set(err, MG_EFORMAT, v->path, 0, 0, "not a meshgov audit log (no state)");
     }
     sqlite3_finalize(st);
     if (s == MG_OK && sqlite3_prepare_v2(v->db, "SELECT hash FROM nodes WHERE level = ?1"
@@ -741,7 +749,7 @@ typedef struct pint {
 } pint;
 
 typedef struct pfields {
-    pstr type, origin, entry, root_hash, root1, root2, cp, cp1, cp2;
+    pstr type, origin, entry, leaf_hash, root_hash, root1, root2, cp, cp1, cp2;
     pint tree_size, leaf_index, size1, size2;
     bool proof_is_array;
     size_t proof_n;
@@ -829,6 +837,8 @@ typedef struct incl {
     uint64_t size, idx;
     uint8_t root[AUDIT_HASH];
     pstr entry;                 /* base64 of the canonical entry */
+    bool has_leaf;              /* the proof states the leaf hash: */
+    uint8_t leaf[AUDIT_HASH];   /* ... it must be the entry's */
     pstr note;                  /* the signed checkpoint */
     size_t n;
     uint8_t h[AUDIT_MAX_PROOF][AUDIT_HASH];
@@ -857,6 +867,9 @@ static mg_status check_incl(incl *p, mg_audit_checker *c, mg_error *err)
     }
     audit_leaf_hash(entry, elen, leaf);
     free(entry);
+    if (p->has_leaf && sodium_memcmp(leaf, p->leaf, AUDIT_HASH) != 0)
+        return mg_error_set(err, MG_EINTEGRITY, NULL, 0, 0,
+                            "proof: leaf_hash is not the hash of the entry");
     /* A checker that checks more than one path remembers the upper nodes
      * it hashed; without memory it simply hashes them all. */
     if (c->paths++ == 1)
@@ -874,12 +887,13 @@ static mg_status check_inclusion(const pfields *f, mg_audit_checker *c, mg_error
     incl p;
     if (!f->tree_size.is_int || !f->leaf_index.is_int || f->tree_size.v < 0 ||
         f->leaf_index.v < 0 || !f->entry.s || !phash(f->root_hash, p.root) ||
-        !pproof_read(f, p.h, p.sp, &p.n))
+        !phash(f->leaf_hash, p.leaf) || !pproof_read(f, p.h, p.sp, &p.n))
         return mg_error_set(err, MG_EFORMAT, NULL, 0, 0, "proof: malformed inclusion proof");
     p.origin = f->origin.s;
     p.size = (uint64_t)f->tree_size.v;
     p.idx = (uint64_t)f->leaf_index.v;
     p.entry = f->entry;
+    p.has_leaf = true;
     p.note = f->cp;
     return check_incl(&p, c, err);
 }
@@ -976,6 +990,7 @@ static mg_status tlog_read(const char *text, size_t len, incl *p, audit_checkpoi
         return tlog_bad(err, 2, "expected \"extra\" and the entry in base64 (a meshgov "
                                 "proof carries its entry)");
     p->entry = (pstr){ l.s + 6, l.n - 6 };
+    p->has_leaf = false;
     if (!tlog_line(&at, end, &l) || l.n <= 6 || memcmp(l.s, "index ", 6) != 0 ||
         !tlog_decimal(l.s + 6, l.n - 6, &p->idx))
         return tlog_bad(err, 3, "expected \"index\" and a decimal without leading zeros");
@@ -1022,6 +1037,7 @@ static void j_fields(json_t *o, pfields *f)
     f->type = j_str(o, "type");
     f->origin = j_str(o, "origin");
     f->entry = j_str(o, "entry");
+    f->leaf_hash = j_str(o, "leaf_hash");
     f->root_hash = j_str(o, "root_hash");
     f->root1 = j_str(o, "root1");
     f->root2 = j_str(o, "root2");
@@ -1072,6 +1088,9 @@ typedef struct rproof {
 static mg_status read_proof(const char *text, size_t len, rproof *r, mg_error *err)
 {
     r->json = NULL;
+    if (len > AUDIT_MAX_PROOF_TEXT)
+        return mg_error_set(err, MG_ELIMIT, NULL, 0, 0, "proof: larger than %d bytes",
+                            AUDIT_MAX_PROOF_TEXT);
     if (is_tlog(text, len))
         return tlog_read(text, len, &r->tlog, &r->cp, err);
     return parse_proof(text, len, &r->json, err);

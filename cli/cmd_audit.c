@@ -7,6 +7,7 @@
 #include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 #include "cli/cli.h"
@@ -395,8 +396,12 @@ static int audit_check_proof(int argc, char **argv)
     }
     char *json;
     size_t len;
-    const char *path = pos.v[0];
+    const char *path = pos.v[0];    /* an argv string: it outlives the list */
     cli_list_free(&pos);
+    struct stat st;
+    if (stat(path, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > MG_AUDIT_MAX_PROOF)
+        return cli_error(cmd.name, "%s: larger than %d bytes: not a proof", path,
+                         MG_AUDIT_MAX_PROOF);
     if (cli_read_file(path, &json, &len) != 0)
         return cli_error(cmd.name, "%s: cannot read the proof", path);
     mg_error err = { 0 };

@@ -831,6 +831,8 @@ mg_status mg_audit_consistency(mg_audit_log *log, uint64_t size1,
  * a malformed text (err names its line and column). */
 mg_status mg_audit_check_proof(const char *text, size_t len,
                                const char *keys_file, mg_error *err);
+/* The longest proof text the checks read (MG_ELIMIT beyond). */
+#define MG_AUDIT_MAX_PROOF (256 * 1024)
 
 /* A proof checker for many proofs: the pinned key file is read once, and a
  * checkpoint note that verified is remembered byte for byte (the last

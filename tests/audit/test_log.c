@@ -598,3 +598,76 @@ Test(log, query_refuses_a_row_whose_columns_differ_from_its_entry)
     mg_audit_close(log);
     fx_fini(&f);
 }
+
+/* An auditor who adds an "until" line for a key already listed would
+ * revoke nothing (the other line still trusts it): refused. */
+Test(log, a_key_listed_twice_is_refused)
+{
+    fixture f;
+    fx_init(&f);
+    char text[1200];
+    snprintf(text, sizeof text, "%s\n%s until 10\n", f.vkey, f.vkey);
+    audit_vkey *keys = NULL;
+    size_t n = 0;
+    mg_error err = { 0 };
+    cr_assert_eq(audit_keys_parse(text, strlen(text), "pinned.keys", &keys, &n, &err), MG_EFORMAT);
+    cr_assert_str_eq(err.message, "this key is listed twice: one line per key (an \"until\" goes "
+                                  "on its only line)");
+    cr_assert_str_eq(err.file, "pinned.keys");
+    cr_assert_eq(err.line, 2);
+    cr_assert_null(keys);
+    mg_error_clear(&err);
+    fx_fini(&f);
+}
+
+/* A JSON proof states the leaf hash; it must be the entry's. */
+Test(log, json_proof_leaf_hash_is_checked)
+{
+    fixture f;
+    fx_init(&f);
+    fx_build(&f, 6, 2);
+    mg_audit_config cfg = { .path = f.db };
+    mg_audit_log *log;
+    mg_error err = { 0 };
+    cr_assert_eq(mg_audit_open(&cfg, &log, &err), MG_OK, "%s", err.message);
+    char *proof;
+    cr_assert_eq(mg_audit_prove(log, 3, 0, &proof, &err), MG_OK, "%s", err.message);
+    char *lh = strstr(proof, "\"leaf_hash\":\"");
+    cr_assert_not_null(lh);
+    lh += 13;
+    char *bad = strdup(proof);
+    memcpy(bad + (lh - proof), "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=", 44);
+    cr_assert_eq(mg_audit_check_proof(bad, strlen(bad), f.keys, &err), MG_EINTEGRITY);
+    cr_assert_str_eq(err.message, "proof: leaf_hash is not the hash of the entry");
+    memcpy(bad + (lh - proof) - 13, "\"leaf_hasx\"", 11);
+    cr_assert_eq(mg_audit_check_proof(bad, strlen(bad), f.keys, &err), MG_EFORMAT);
+    cr_assert_str_eq(err.message, "proof: malformed inclusion proof");
+    free(bad);
+    /* A text longer than any proof is refused before it is parsed. */
+    size_t big = 4 * 65536 + 1;
+    char *huge = malloc(big);
+    memset(huge, ' ', big);
+    cr_assert_eq(mg_audit_check_proof(huge, big, f.keys, &err), MG_ELIMIT);
+    cr_assert_str_eq(err.message, "proof: larger than 262144 bytes");
+    free(huge);
+    free(proof);
+    mg_error_clear(&err);
+    mg_audit_close(log);
+    fx_fini(&f);
+}
+
+/* verify reads only the layout it knows, like every other command. */
+Test(log, verify_refuses_another_layout_version)
+{
+    fixture f;
+    fx_init(&f);
+    fx_build(&f, 4, 2);
+    fx_sql(&f, "UPDATE state SET version = 3");
+    mg_audit_verify_opts o = { .db = f.db, .keys = f.keys };
+    mg_audit_report rep;
+    mg_error err = { 0 };
+    cr_assert_eq(mg_audit_verify(&o, &rep, &err), MG_EFORMAT);
+    cr_assert_str_eq(err.message, "not a meshgov audit log of version 2");
+    mg_error_clear(&err);
+    fx_fini(&f);
+}
