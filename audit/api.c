@@ -165,6 +165,63 @@ static mg_status check_current_signer(audit_db *d, mg_error *err)
     return MG_OK;
 }
 
+/* The public key a key_rotation payload names under `member`, if any. */
+static bool rotation_key(json_t *payload, const char *member, uint8_t pk[32])
+{
+    const char *v = json_string_value(json_object_get(payload, member));
+    audit_vkey k;
+    if (!v || audit_vkey_parse(v, strlen(v), &k, NULL) != MG_OK)
+        return false;
+    memcpy(pk, k.pk, 32);
+    return true;
+}
+
+/* The log's earlier rotations, read from their hashed entries: the key the
+ * log was opened with must be the one the last rotation brought in, and
+ * the new key none that ever signed it (an auditor stops trusting a key
+ * rotated out; taking it back would need the auditor's pin reopened). */
+static mg_status check_rotations(audit_db *d, const audit_skey *nk, mg_error *err)
+{
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(d->db, "SELECT seq, entry FROM entries WHERE kind = 'key_rotation'"
+                           " ORDER BY seq", -1, &st, NULL) != SQLITE_OK)
+        return audit_db_error(d->db, d->path, "reading key rotations", err);
+    mg_status s = MG_OK;
+    bool any = false;
+    int64_t seen = -1;          /* the first rotation naming the new key */
+    uint8_t current[32] = { 0 };
+    while (s == MG_OK && sqlite3_step(st) == SQLITE_ROW) {
+        audit_entry e;
+        uint8_t oldk[32], newk[32];
+        json_t *pl = NULL;
+        if (!audit_entry_decode(sqlite3_column_blob(st, 1), (size_t)sqlite3_column_bytes(st, 1),
+                                &e) ||
+            !(pl = json_loadb(e.f[AUDIT_F_PAYLOAD], e.n[AUDIT_F_PAYLOAD], 0, NULL)) ||
+            !rotation_key(pl, "old_key", oldk) || !rotation_key(pl, "new_key", newk)) {
+            s = mg_error_set(err, MG_EINTEGRITY, d->path, 0, 0,
+                             "the key_rotation entry %lld is malformed: verify the log",
+                             (long long)sqlite3_column_int64(st, 0));
+        } else {
+            if (seen < 0 && (sodium_memcmp(oldk, nk->pk, 32) == 0 ||
+                             sodium_memcmp(newk, nk->pk, 32) == 0))
+                seen = sqlite3_column_int64(st, 0);
+            memcpy(current, newk, 32);
+            any = true;
+        }
+        json_decref(pl);
+    }
+    sqlite3_finalize(st);
+    if (s == MG_OK && any && sodium_memcmp(current, d->signers[0].pk, 32) != 0)
+        s = mg_error_set(err, MG_EINVAL, d->path, 0, 0,
+                         "the signing key the log was opened with was rotated out: rotate from "
+                         "the key the last rotation brought in");
+    else if (s == MG_OK && seen >= 0)
+        s = mg_error_set(err, MG_EINVAL, d->path, 0, 0,
+                         "the new key already signed this log (see key_rotation entry %lld): "
+                         "a key rotated out is never trusted again", (long long)seen);
+    return s;
+}
+
 mg_status mg_audit_rotate_key(mg_audit_log *log, const char *new_key_file, mg_error *err)
 {
     if (!log->has_writer)
@@ -185,7 +242,8 @@ mg_status mg_audit_rotate_key(mg_audit_log *log, const char *new_key_file, mg_er
         return mg_error_set(err, MG_EINVAL, new_key_file, 0, 0,
                             "the new key is the log's current signing key");
     }
-    if ((s = check_current_signer(&log->db, err)) != MG_OK) {
+    if ((s = check_current_signer(&log->db, err)) != MG_OK ||
+        (s = check_rotations(&log->db, &nk, err)) != MG_OK) {
         pthread_mutex_unlock(&log->db_lock);
         sodium_memzero(&nk, sizeof nk);
         return s;
