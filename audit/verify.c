@@ -696,9 +696,15 @@ mg_status mg_audit_verify(const mg_audit_verify_opts *o, mg_audit_report *rep, m
     if (s != MG_OK)
         return s;
     audit_checkpoint trusted;
+    const char *tfile = o->trusted_file ? o->trusted_file : "trusted checkpoint";
+    mg_error e2 = { 0 };
     if (o->trusted_checkpoint &&
         (s = open_checkpoint(o->trusted_checkpoint, o->trusted_len, keys, nkeys, &trusted,
-                             err)) != MG_OK) {
+                             &e2)) != MG_OK) {
+        /* The auditor's own input: bad input, whatever is wrong with it. */
+        s = mg_error_set(err, MG_EINVAL, tfile, 0, 0, "not a checkpoint of this log signed "
+                         "by a pinned key: %s", e2.message ? e2.message : "invalid");
+        mg_error_clear(&e2);
         free(keys);
         return s;
     }
@@ -710,8 +716,8 @@ mg_status mg_audit_verify(const mg_audit_verify_opts *o, mg_audit_report *rep, m
     if (s == MG_OK)
         s = read_meta(&v, err);
     if (s == MG_OK && o->trusted_checkpoint && strcmp(trusted.origin, v.origin) != 0)
-        s = mg_error_set(err, MG_EINVAL, o->trusted_checkpoint ? "trusted checkpoint" : NULL,
-                         0, 0, "the trusted checkpoint is for \"%s\", the log is \"%s\"",
+        s = mg_error_set(err, MG_EINVAL, tfile, 0, 0,
+                         "the trusted checkpoint is for \"%s\", the log is \"%s\"",
                          trusted.origin, v.origin);
     if (s == MG_OK)
         s = load_checkpoints(&v, keys, nkeys, err);

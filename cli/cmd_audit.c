@@ -146,7 +146,7 @@ static int audit_verify(int argc, char **argv)
     if (trusted && cli_read_file(trusted, &note, &note_len) != 0)
         return cli_error(cmd.name, "%s: cannot read the trusted checkpoint", trusted);
     mg_audit_verify_opts o = { .db = log, .keys = key, .trusted_checkpoint = note, .trusted_len = note_len,
-                               .progress = isatty(2) ? progress : NULL };
+                               .trusted_file = trusted, .progress = isatty(2) ? progress : NULL };
     mg_audit_report rep;
     mg_error err = { 0 };
     mg_status s = mg_audit_verify(&o, &rep, &err);

@@ -775,8 +775,11 @@ typedef struct mg_audit_verify_opts {
     const char *db;            /* the audit database, opened read-only */
     const char *keys;          /* pinned key file: "vkey [until SIZE]" lines */
     const char *trusted_checkpoint; /* a signed checkpoint the auditor kept
-                                  (note text), or NULL */
+                                  (note text), or NULL; one that does not
+                                  verify with the pinned keys, or names
+                                  another log, is MG_EINVAL */
     size_t trusted_len;
+    const char *trusted_file;  /* where it came from, for messages; or NULL */
     /* Called now and then with entries done and total; may be NULL. */
     void (*progress)(void *ud, uint64_t done, uint64_t total);
     void *progress_ud;
