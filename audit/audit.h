@@ -376,6 +376,15 @@ typedef struct audit_db {
  * or MG_EDB, with SQLite's message prefixed by `what`. */
 mg_status audit_db_error(sqlite3 *db, const char *path, const char *what, mg_error *err);
 
+/* Opens a log read-only, as an auditor does. A WAL database is read
+ * through its -shm file, which SQLite must be able to create beside it; in
+ * a directory the reader may not write, a log whose -wal file is absent
+ * or empty (a log that was closed, or copied for the auditor) is read as
+ * immutable instead. MG_OK, or the error (naming path); *db is to be
+ * closed in any case. Scratch memory from m (NULL: malloc). */
+mg_status audit_open_read_only(const audit_mem *m, const char *path, sqlite3 **db,
+                               mg_error *err);
+
 /* Opens or creates the database; origin is required when creating. A
  * writer (read_only false) first takes the writer lock, the file
  * "<database>-writer.lock": while another handle, in this process or

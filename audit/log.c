@@ -26,6 +26,7 @@
 #include <string.h>
 #include <pthread.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <sodium.h>
 #include "audit/audit.h"
@@ -207,6 +208,56 @@ static mg_status writer_lock(audit_db *d, mg_error *err)
     return s;
 }
 
+/* "file:<path>?immutable=1", with the characters a URI path may not hold
+ * as they are percent-encoded; NULL without memory. */
+static char *immutable_uri(const audit_mem *m, const char *path, size_t *size)
+{
+    static const char tail[] = "?immutable=1";
+    *size = 5 + 3 * strlen(path) + sizeof tail;
+    char *uri = am_alloc(m, *size), *o = uri;
+    if (!uri)
+        return NULL;
+    o += sprintf(o, "file:");
+    for (const unsigned char *p = (const unsigned char *)path; *p; p++)
+        o += *p == '%' || *p == '?' || *p == '#' ? sprintf(o, "%%%02X", *p)
+                                                  : (*o = (char)*p, 1);
+    memcpy(o, tail, sizeof tail);
+    return uri;
+}
+
+mg_status audit_open_read_only(const audit_mem *m, const char *path, sqlite3 **db,
+                               mg_error *err)
+{
+    int flags = SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX;
+    if (sqlite3_open_v2(path, db, flags, NULL) != SQLITE_OK)
+        return audit_db_error(*db, path, "cannot open the audit log", err);
+    int rc = sqlite3_exec(*db, "SELECT count(*) FROM sqlite_master", NULL, NULL, NULL) & 0xff;
+    if (rc != SQLITE_READONLY && rc != SQLITE_CANTOPEN)
+        return MG_OK;      /* readable, or not a database: later reads say which */
+    size_t n = strlen(path) + sizeof "-wal";
+    char *wal = am_alloc(m, n);
+    if (!wal)
+        return mg_error_set(err, MG_ENOMEM, NULL, 0, 0, "out of memory");
+    snprintf(wal, n, "%s-wal", path);
+    struct stat st;
+    bool pending = stat(wal, &st) == 0 && st.st_size > 0;
+    am_free(m, wal, n);
+    /* Committed entries wait in the WAL: never read the file without them. */
+    if (pending)
+        return mg_error_set(err, MG_EIO, path, 0, 0,
+                            "its -wal file holds entries and SQLite cannot create the -shm file "
+                            "it needs beside them: copy the log and its -wal file to a directory "
+                            "you may write");
+    size_t size;
+    char *uri = immutable_uri(m, path, &size);
+    if (!uri)
+        return mg_error_set(err, MG_ENOMEM, NULL, 0, 0, "out of memory");
+    sqlite3_close(*db);
+    rc = sqlite3_open_v2(uri, db, flags | SQLITE_OPEN_URI, NULL);
+    am_free(m, uri, size);
+    return rc == SQLITE_OK ? MG_OK : audit_db_error(*db, path, "cannot open the audit log", err);
+}
+
 mg_status audit_db_open(audit_db *d, const audit_mem *mem, const char *path,
                         const char *origin, bool read_only, bool sync_full, mg_error *err)
 {
@@ -217,10 +268,12 @@ mg_status audit_db_open(audit_db *d, const audit_mem *mem, const char *path,
         return mg_error_set(err, MG_ENOMEM, NULL, 0, 0, "out of memory");
     /* Every use of the connection holds the handle's db_lock, so SQLite's
      * own per-call mutex is not needed. */
-    int flags = (read_only ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE) |
-                SQLITE_OPEN_NOMUTEX;
+    int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
     mg_status s;
-    if (sqlite3_open_v2(path, &d->db, flags, NULL) != SQLITE_OK) {
+    if (read_only) {
+        if ((s = audit_open_read_only(&d->mem, path, &d->db, err)) != MG_OK)
+            goto fail;
+    } else if (sqlite3_open_v2(path, &d->db, flags, NULL) != SQLITE_OK) {
         s = db_err(d, "cannot open the audit log", err);
         goto fail;
     }

@@ -710,9 +710,7 @@ mg_status mg_audit_verify(const mg_audit_verify_opts *o, mg_audit_report *rep, m
     }
     vctx v = { .path = o->db, .rep = rep };
     /* Only the reading thread uses the connection. */
-    if (sqlite3_open_v2(o->db, &v.db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL) !=
-        SQLITE_OK)
-        s = audit_db_error(v.db, o->db, "cannot open the audit log", err);
+    s = audit_open_read_only(NULL, o->db, &v.db, err);
     if (s == MG_OK)
         s = read_meta(&v, err);
     if (s == MG_OK && o->trusted_checkpoint && strcmp(trusted.origin, v.origin) != 0)

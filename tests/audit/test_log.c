@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 #include <time.h>
 #include <criterion/criterion.h>
 #include "tests/audit/fixture.h"
@@ -669,5 +671,57 @@ Test(log, verify_refuses_another_layout_version)
     cr_assert_eq(mg_audit_verify(&o, &rep, &err), MG_EFORMAT);
     cr_assert_str_eq(err.message, "not a meshgov audit log of version 2");
     mg_error_clear(&err);
+    fx_fini(&f);
+}
+
+/* An auditor reads a log in a directory it may not write (SQLite cannot
+ * create the -shm file there): a closed log is read as immutable; a log
+ * whose -wal file holds entries is refused, never read without them. As
+ * root the child drops to nobody, for whom the permissions count. */
+static int verify_as_nobody(fixture *f)
+{
+    pid_t pid = fork();
+    if (pid == 0) {
+        if (getuid() == 0 && (setgid(65534) != 0 || setuid(65534) != 0))
+            _exit(9);
+        mg_audit_verify_opts o = { .db = f->db, .keys = f->keys };
+        mg_audit_report rep;
+        mg_error err = { 0 };
+        mg_status s = mg_audit_verify(&o, &rep, &err);
+        if (s == MG_EIO)
+            _exit(strcmp(err.message, "its -wal file holds entries and SQLite cannot create the "
+                                      "-shm file it needs beside them: copy the log and its -wal "
+                                      "file to a directory you may write") == 0 ? 3 : 4);
+        mg_audit_config cfg = { .path = f->db };
+        mg_audit_log *log;
+        char *proof = NULL;
+        bool ok = s == MG_OK && rep.verdict == MG_AUDIT_OK && rep.size == 5 &&
+                  mg_audit_open(&cfg, &log, &err) == MG_OK &&
+                  mg_audit_prove_tlog(log, 2, 0, &proof, &err) == MG_OK;
+        _exit(ok ? 0 : 1);
+    }
+    int status;
+    waitpid(pid, &status, 0);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+Test(log, a_log_in_a_directory_the_auditor_may_not_write_is_read)
+{
+    fixture f;
+    fx_init(&f);
+    fx_build(&f, 5, 2);
+    cr_assert_eq(chmod(f.dir, 0555), 0);
+    cr_assert_eq(verify_as_nobody(&f), 0);
+    cr_assert_eq(chmod(f.dir, 0755), 0);
+    char wal[600];
+    snprintf(wal, sizeof wal, "%s-wal", f.db);
+    FILE *w = fopen(wal, "w");
+    cr_assert_not_null(w);
+    fputs("not empty", w);
+    fclose(w);
+    cr_assert_eq(chmod(f.dir, 0555), 0);
+    cr_assert_eq(verify_as_nobody(&f), 3);
+    cr_assert_eq(chmod(f.dir, 0700), 0);
+    remove(wal);
     fx_fini(&f);
 }
