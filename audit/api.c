@@ -39,8 +39,8 @@ mg_status audit_skey_load(const char *path, audit_skey *out, mg_error *err)
     if (st.st_mode & 077) {
         close(fd);
         return mg_error_set(err, MG_ECRYPTO, path, 0, 0,
-                            "%s: private key file is readable by group or others (mode %04o); "
-                            "run chmod 600 on it", path, (unsigned)(st.st_mode & 07777));
+                            "private key file is readable by group or others (mode %04o); "
+                            "run chmod 600 on it", (unsigned)(st.st_mode & 07777));
     }
     char buf[AUDIT_MAX_NAME + 128];
     ssize_t n = read(fd, buf, sizeof buf);

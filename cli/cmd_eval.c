@@ -29,7 +29,8 @@ const char cmd_eval_usage[] =
     "                      subjects go to the --keystore DB as pseudonyms;\n"
     "                      --audit-mode all|denies (default all); --origin\n"
     "                      sets the checkpoint origin (default\n"
-    "                      <mesh dir name>/<domain>/<product>)\n"
+    "                      <mesh name>/<domain>/<product>, the mesh's name\n"
+    "                      from mesh.yaml)\n"
     "\n"
     "Exit status: 0 for any decision, allow or deny; 2 for bad usage or input\n"
     "(with --requests: when any line was bad; the other lines are decided).\n";
@@ -277,30 +278,18 @@ static int check_opts(eval_opts *o)
     return CLI_OK;
 }
 
-/* The checkpoint origin <mesh>/<domain>/<product>: the mesh directory's
- * name and the parts of the product URI dp://<domain>/<product>. */
-static void default_origin(const eval_opts *o, char *buf, size_t cap)
-{
-    const char *mesh = o->mesh + strlen(o->mesh);
-    while (mesh > o->mesh && mesh[-1] == '/')
-        mesh--;
-    const char *end = mesh;
-    while (mesh > o->mesh && mesh[-1] != '/')
-        mesh--;
-    const char *uri = strncmp(o->product, "dp://", 5) == 0 ? o->product + 5 : o->product;
-    snprintf(buf, cap, "%.*s/%s", (int)(end - mesh), mesh, uri);
-}
-
 static mg_status open_audit(evaluator *ev, mg_error *err)
 {
     const eval_opts *o = ev->o;
     if (!o->audit_log)
         return MG_OK;
-    char origin[512];
-    default_origin(o, origin, sizeof origin);
+    char *origin = NULL;
+    mg_status s = o->origin ? MG_OK : mg_audit_origin(ev->engine, o->mesh, o->product, &origin, err);
     mg_audit_config cfg = { .path = o->audit_log, .keystore = o->keystore,
                             .origin = o->origin ? o->origin : origin, .signing_key = o->audit_key };
-    mg_status s = mg_audit_open(&cfg, &ev->log, err);
+    if (s == MG_OK)
+        s = mg_audit_open(&cfg, &ev->log, err);
+    mg_free(origin);
     if (s == MG_OK)
         s = mg_engine_set_audit(ev->engine, ev->log,
                                 o->audit_mode && strcmp(o->audit_mode, "denies") == 0 ? MG_AUDIT_DENIES

@@ -303,6 +303,29 @@ mg_status mg__load_product(mg_engine *e, const mf_mesh *m, const mf_product *pr,
     return s;
 }
 
+mg_status mg_audit_origin(mg_engine *e, const char *mesh_dir, const char *product_uri, char **origin,
+                          mg_error *err)
+{
+    *origin = NULL;
+    if (!e || !mesh_dir || !product_uri)
+        return mg_error_set(err, MG_EINVAL, NULL, 0, 0, "NULL argument");
+    mg__mesh *snap;
+    mg_status s = mg__mesh_acquire(mg__engine_meshes(e), mesh_dir, &snap, err);
+    if (s)
+        return s;
+    const mf_mesh *m = mg__mesh_get(snap);
+    const char *uri = strncmp(product_uri, "dp://", 5) == 0 ? product_uri + 5 : product_uri;
+    size_t n = strlen(m->name) + 1 + strlen(uri) + 1;
+    if (!mf_mesh_product(m, product_uri))
+        s = mg_error_set(err, MG_ENOTFOUND, NULL, 0, 0, "no product `%s` in mesh %s", product_uri, mesh_dir);
+    else if (!(*origin = malloc(n)))
+        s = mg_error_set(err, MG_ENOMEM, NULL, 0, 0, "out of memory");
+    else
+        snprintf(*origin, n, "%s/%s", m->name, uri);
+    mg__mesh_release(snap);
+    return s;
+}
+
 mg_status mg_engine_load(mg_engine *e, const char *mesh_dir, const char *product_uri, mg_error *err)
 {
     if (!e || !mesh_dir || !product_uri)

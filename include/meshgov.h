@@ -140,6 +140,14 @@ void mg_engine_free(mg_engine *e);
 mg_status mg_engine_load(mg_engine *e, const char *mesh_dir,
                          const char *product_uri, mg_error *err);
 
+/* The checkpoint origin of a product's audit log, "<mesh>/<domain>/<name>":
+ * the mesh's name from its mesh.yaml and the parts of the product's URI
+ * dp://<domain>/<name> (MG_ENOTFOUND for a product the mesh does not
+ * hold). A new string the caller frees with mg_free(). */
+mg_status mg_audit_origin(mg_engine *e, const char *mesh_dir,
+                          const char *product_uri, char **origin,
+                          mg_error *err);
+
 /* Installs `set` as the engine's current policy set (atomic swap). The engine
  * takes its own reference; the caller keeps theirs. */
 mg_status mg_engine_swap(mg_engine *e, mg_policy_set *set);
