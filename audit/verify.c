@@ -577,6 +577,27 @@ static void tree_batch(vctx *v, const mg_audit_verify_opts *o, const audit_check
         fail(v, b->bad_seq, -1, "%s", b->msg);
 }
 
+/* Every stored node was compared as the tree was rebuilt; a row the tree
+ * does not have (beyond its size, or at level 0) is found by counting:
+ * the tree of n leaves has n >> l complete nodes at each level l >= 1. */
+static void check_node_count(vctx *v, uint64_t size)
+{
+    uint64_t want = 0;
+    for (unsigned l = 1; l < 64; l++)
+        want += size >> l;
+    sqlite3_stmt *st;
+    int64_t have = -1;
+    if (sqlite3_prepare_v2(v->db, "SELECT count(*) FROM nodes", -1, &st, NULL) == SQLITE_OK &&
+        sqlite3_step(st) == SQLITE_ROW)
+        have = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    if (have != (int64_t)want)
+        fail(v, (int64_t)size, -1,
+             "the nodes table holds %lld rows where the tree of %llu entries has %llu "
+             "above its leaves", (long long)have, (unsigned long long)size,
+             (unsigned long long)want);
+}
+
 static mg_status check_entries(vctx *v, const mg_audit_verify_opts *o,
                                const audit_checkpoint *trusted, mg_error *err)
 {
@@ -660,6 +681,8 @@ static mg_status check_entries(vctx *v, const mg_audit_verify_opts *o,
              "the log holds %llu entries, fewer than the trusted checkpoint's %llu: "
              "truncated or rolled back", (unsigned long long)fr.size,
              (unsigned long long)trusted->size);
+    else
+        check_node_count(v, fr.size);
     return MG_OK;
 }
 

@@ -167,6 +167,9 @@ static int audit_verify(int argc, char **argv)
         printf("\"}\n");
     } else if (rep.verdict == MG_AUDIT_FAIL) {
         printf("FAIL at seq %lld: %s\n", (long long)rep.first_bad_seq, rep.message);
+    } else if (rep.verdict == MG_AUDIT_OK && rep.size == 0) {
+        printf("OK: the log is empty (no entry, no checkpoint; only a trusted checkpoint tells it from a "
+               "wiped log)\n");
     } else if (rep.verdict == MG_AUDIT_OK) {
         printf("OK: %llu entries verified, anchored to checkpoint of size %llu\n", (unsigned long long)rep.size,
                (unsigned long long)rep.verified_size);
