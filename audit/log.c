@@ -231,6 +231,7 @@ mg_status audit_open_read_only(const audit_mem *m, const char *path, sqlite3 **d
     int flags = SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX;
     if (sqlite3_open_v2(path, db, flags, NULL) != SQLITE_OK)
         return audit_db_error(*db, path, "cannot open the audit log", err);
+    sqlite3_busy_timeout(*db, 5000);   /* a writer's checkpoint may hold a lock briefly */
     int rc = sqlite3_exec(*db, "SELECT count(*) FROM sqlite_master", NULL, NULL, NULL) & 0xff;
     if (rc != SQLITE_READONLY && rc != SQLITE_CANTOPEN)
         return MG_OK;      /* readable, or not a database: later reads say which */
@@ -255,6 +256,7 @@ mg_status audit_open_read_only(const audit_mem *m, const char *path, sqlite3 **d
     sqlite3_close(*db);
     rc = sqlite3_open_v2(uri, db, flags | SQLITE_OPEN_URI, NULL);
     am_free(m, uri, size);
+    sqlite3_busy_timeout(*db, 5000);
     return rc == SQLITE_OK ? MG_OK : audit_db_error(*db, path, "cannot open the audit log", err);
 }
 

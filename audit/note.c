@@ -156,6 +156,10 @@ static mg_status parse_key_parts(const char *s, size_t n, const char *what,
 mg_status audit_vkey_parse(const char *s, size_t n, audit_vkey *out, mg_error *err)
 {
     memset(out, 0, sizeof *out);
+    static const char priv[] = "PRIVATE+KEY+";
+    if (n >= sizeof priv - 1 && memcmp(s, priv, sizeof priv - 1) == 0)
+        return mg_error_set(err, MG_EFORMAT, NULL, 0, 0,
+                            "this is a private key: pin its verifier key (the .pub file)");
     mg_status st = parse_key_parts(s, n, "verifier key", out->name, &out->id, out->pk, err);
     if (st != MG_OK)
         return st;

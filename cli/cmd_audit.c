@@ -4,6 +4,8 @@
  * rotate (the signing key of a log). Each is a thin layer over the "Audit
  * log" section of meshgov.h.
  */
+#include <errno.h>
+#include <fcntl.h>
 #include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
@@ -66,14 +68,16 @@ static int open_read_only(const char *log, const char *keystore, mg_audit_log **
     return CLI_OK;
 }
 
+/* A decimal that fits 64 bits: no sign, nothing after it. */
 static bool parse_u64(const char *s, uint64_t *v)
 {
     char *end;
-    if (!s || !*s || *s == '-')
+    if (!s || *s < '0' || *s > '9')
         return false;
+    errno = 0;
     unsigned long long x = strtoull(s, &end, 10);
     *v = x;
-    return *end == 0;
+    return *end == 0 && errno == 0;
 }
 
 static int print_row(void *ud, const char *json, size_t len)
@@ -105,10 +109,18 @@ static int audit_keygen(int argc, char **argv)
     }
     char pub[4096];
     snprintf(pub, sizeof pub, "%s.pub", out);
-    FILE *f = fopen(pub, "w");
+    /* Never through a link, never over another file: a new key's .pub is
+     * new too (the private key was created with O_EXCL). */
+    int fd = open(pub, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+    FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
     if (!f || fprintf(f, "%s\n", vkey) < 0 || fclose(f) != 0) {
+        int e = errno;
+        if (f == NULL && fd >= 0)
+            close(fd);
         mg_free(vkey);
-        return cli_error(cmd.name, "%s: cannot write the verifier key", pub);
+        unlink(out);
+        return cli_error(cmd.name, "%s: cannot write the verifier key: %s (the private key was "
+                         "removed)", pub, strerror(e));
     }
     printf("%s\n", vkey);
     mg_free(vkey);
@@ -350,8 +362,8 @@ static int audit_prove(int argc, char **argv)
     uint64_t n, m = 0;
     if (!parse_u64(seq, &n))
         return cli_usage_error(&cmd, "--seq: expected an entry number");
-    if (size && !parse_u64(size, &m))
-        return cli_usage_error(&cmd, "--size: expected a tree size, found `%s`", size);
+    if (size && (!parse_u64(size, &m) || m == 0))
+        return cli_usage_error(&cmd, "--size: expected a tree size of 1 or more, found `%s`", size);
     mg_audit_log *l;
     if ((rc = open_read_only(log, NULL, &l)) != CLI_OK)
         return rc;
