@@ -161,8 +161,11 @@ void cli_print_error(FILE *out, const char *prog, const mg_error *err, const cha
             fputc('\n', out);
         return;
     }
+    /* An error in another file than the caller's (the audit log while a
+     * request line was decided) keeps its own position, not the line's. */
+    bool elsewhere = err->file && !(file && strcmp(err->file, file) == 0);
     const char *where = err->file ? err->file : file;
-    int l = line > 0 ? line : err->line;
+    int l = elsewhere ? err->line : line > 0 ? line : err->line;
     bool color = cli_color(out);
     if (color)
         fputs(BOLD, out);
