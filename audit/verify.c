@@ -400,22 +400,28 @@ static void at_size(vctx *v, const audit_frontier *fr, size_t *next_cp,
  * Entries, in two stages on two threads. The reader (the calling thread)
  * steps through the rows, checks each one and copies its bytes into a
  * batch; the leaf hashes of a batch are computed by a helper thread and by
- * the reader when it has nothing else to do; then the reader pushes the
- * leaves into the rebuilt tree and compares nodes and checkpoints, in seq
- * order. A row that fails is kept in its batch and reported only after
+ * the reader when it has nothing else to do, each chunk of 32 leaves with
+ * the 31 nodes above them (levels 1 to 5); then the reader pushes the
+ * leaves into the rebuilt tree, taking those nodes instead of hashing
+ * them, and compares nodes and checkpoints, in seq order. A row that fails is kept in its batch and reported only after
  * every earlier entry went through the tree, so the first failure in
  * sequential order is the one reported, whatever thread found what.
  * ---------------------------------------------------------------------- */
 
 #define VBATCH 1024            /* entries per batch */
 #define VCHUNK 32              /* leaves claimed at a time by a hasher */
+#define VCHUNK_LEVELS 5        /* the levels of a chunk's own subtree */
+#define VINNER (VBATCH - VBATCH / VCHUNK)   /* those nodes in a batch */
 
 typedef struct vbatch {
     size_t n;                   /* entries read and good */
     size_t off[VBATCH + 1];     /* entry i is bytes[off[i]:off[i+1]] */
     uint8_t *bytes;
     size_t cap;
+    uint64_t base;              /* seq of the first entry */
     uint8_t leaf[VBATCH][AUDIT_HASH];
+    uint8_t inner[VINNER][AUDIT_HASH];  /* levels 1..5 of full chunks, by
+                                           level (inner_at) */
     uint8_t stored[VBATCH][AUDIT_HASH]; /* the leaf hashes of the rows */
     bool has_stored[VBATCH];
     _Atomic size_t claim;       /* next leaf to hash */
@@ -432,6 +438,33 @@ typedef struct vpipe {
     bool stop;
 } vpipe;
 
+/* Node `i` (within the batch) of level 1..VCHUNK_LEVELS. */
+static uint8_t *inner_at(vbatch *b, unsigned level, size_t i)
+{
+    size_t off = 0;
+    for (unsigned l = 1; l < level; l++)
+        off += VBATCH >> l;
+    return b->inner[off + i];
+}
+
+/* Whether the chunk holding leaf i (within the batch) has its subtree in
+ * b->inner: a whole chunk, aligned in the tree. */
+static bool chunk_ready(const vbatch *b, size_t i)
+{
+    return b->base % VCHUNK == 0 && (i / VCHUNK + 1) * VCHUNK <= b->n;
+}
+
+/* The nodes of levels 1..VCHUNK_LEVELS above the hashed leaves [i, i+32). */
+static void hash_chunk_nodes(vbatch *b, size_t i)
+{
+    for (unsigned l = 1; l <= VCHUNK_LEVELS; l++)
+        for (size_t k = i >> l; k < (i + VCHUNK) >> l; k++) {
+            const uint8_t *left = l == 1 ? b->leaf[2 * k] : inner_at(b, l - 1, 2 * k);
+            const uint8_t *right = l == 1 ? b->leaf[2 * k + 1] : inner_at(b, l - 1, 2 * k + 1);
+            audit_node_hash(left, right, inner_at(b, l, k));
+        }
+}
+
 /* Hashes unclaimed leaves of b until none is left. */
 static void hash_some(vbatch *b)
 {
@@ -442,6 +475,8 @@ static void hash_some(vbatch *b)
         size_t end = i + VCHUNK < b->n ? i + VCHUNK : b->n;
         for (size_t k = i; k < end; k++)
             audit_leaf_hash(b->bytes + b->off[k], b->off[k + 1] - b->off[k], b->leaf[k]);
+        if (chunk_ready(b, i))
+            hash_chunk_nodes(b, i);
         atomic_fetch_add(&b->hashed, end - i);
     }
 }
@@ -516,6 +551,7 @@ static mg_status read_batch(vread *r, vbatch *b, mg_error *err)
 {
     b->n = 0;
     b->bad = false;
+    b->base = r->next;
     b->off[0] = 0;
     while (b->n < VBATCH && (r->rc = sqlite3_step(r->st)) == SQLITE_ROW) {
         sqlite3_stmt *st = r->st;
@@ -561,6 +597,34 @@ static mg_status read_batch(vread *r, vbatch *b, mg_error *err)
     return MG_OK;
 }
 
+/* audit_frontier_push of leaf i of b, each node it completes compared
+ * with the stored one; a node of levels 1..5 over a ready chunk is the
+ * hashers' (the same two children, hashed once), the others are hashed
+ * here. */
+static mg_status push_leaf(vctx *v, audit_frontier *f, vbatch *b, size_t i)
+{
+    uint64_t idx = f->size;
+    unsigned level = 0;
+    uint8_t cur[AUDIT_HASH];
+    memcpy(cur, b->leaf[i], AUDIT_HASH);
+    mg_status s = compare_node(v, 0, idx, cur, NULL);
+    bool ready = chunk_ready(b, i);
+    while (s == MG_OK && (idx & 1)) {
+        idx >>= 1;
+        level++;
+        if (ready && level <= VCHUNK_LEVELS)
+            memcpy(cur, inner_at(b, level, i >> level), AUDIT_HASH);
+        else
+            audit_node_hash(f->h[level - 1], cur, cur);
+        s = compare_node(v, level, idx, cur, NULL);
+    }
+    if (s != MG_OK)
+        return s;
+    memcpy(f->h[level], cur, AUDIT_HASH);
+    f->size++;
+    return MG_OK;
+}
+
 /* Pushes the hashed leaves of b into the rebuilt tree, in order. */
 static void tree_batch(vctx *v, const mg_audit_verify_opts *o, const audit_checkpoint *trusted,
                        audit_frontier *fr, size_t *next_cp, vbatch *b)
@@ -568,7 +632,7 @@ static void tree_batch(vctx *v, const mg_audit_verify_opts *o, const audit_check
     for (size_t i = 0; i < b->n && !v->failed; i++) {
         v->leaf0 = b->stored[i];
         v->leaf0_ok = b->has_stored[i];
-        if (audit_frontier_push(fr, b->leaf[i], compare_node, v, NULL) == MG_OK)
+        if (push_leaf(v, fr, b, i) == MG_OK)
             at_size(v, fr, next_cp, trusted);
         if (o->progress && (fr->size & 4095) == 0)
             o->progress(o->progress_ud, fr->size, v->state_size);
