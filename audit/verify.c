@@ -690,7 +690,8 @@ static mg_status check_entries(vctx *v, const mg_audit_verify_opts *o,
     size_t next_cp = 0;
     if (s == MG_OK && trusted && trusted->size == 0)
         at_size(v, &fr, &next_cp, trusted);
-    /* cur is being hashed while the next batch is read into the other. */
+    /* cur is being hashed while the next batch is read into the other,
+     * and the next one while cur's tree is built. */
     vbatch *cur = bs ? &bs[0] : NULL, *nxt = bs ? &bs[1] : NULL;
     if (s == MG_OK)
         s = read_batch(&r, cur, err);
@@ -703,10 +704,12 @@ static mg_status check_entries(vctx *v, const mg_audit_verify_opts *o,
         finish_hashing(&p, cur);
         if (s != MG_OK)
             break;
+        /* The next batch is hashed while this one's tree is built. */
+        if (more)
+            submit(&p, nxt, threaded);
         tree_batch(v, o, trusted, &fr, &next_cp, cur);
         if (v->failed || !more)
             break;
-        submit(&p, nxt, threaded);
         vbatch *t = cur;
         cur = nxt;
         nxt = t;
