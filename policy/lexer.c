@@ -20,6 +20,10 @@ void lex_init(lexer *lx, const char *src, uint32_t len)
     lx->pos = 0;
     lx->line = 1;
     lx->line_start = 0;
+    /* A byte order mark, as some editors save UTF-8, is not text: skipped,
+     * and columns count from after it. */
+    if (len >= 3 && memcmp(src, "\xEF\xBB\xBF", 3) == 0)
+        lx->pos = lx->line_start = 3;
 }
 
 static const struct { const char *word; lex_kind kind; } keywords[] = {
