@@ -303,43 +303,50 @@ mg_status mg__load_product(mg_engine *e, const mf_mesh *m, const mf_product *pr,
     return s;
 }
 
+/* The mesh at mesh_dir (the engine's cached copy) and its product `uri`.
+ * *snap is to be released with mg__mesh_release whatever the result. */
+static mg_status find_product(mg_engine *e, const char *mesh_dir, const char *uri, mg__mesh **snap,
+                              const mf_mesh **m, const mf_product **pr, mg_error *err)
+{
+    *snap = NULL;
+    if (!e || !mesh_dir || !uri)
+        return mg_error_set(err, MG_EINVAL, NULL, 0, 0, "NULL argument");
+    mg_status s = mg__mesh_acquire(mg__engine_meshes(e), mesh_dir, snap, err);
+    if (s)
+        return s;
+    *m = mg__mesh_get(*snap);
+    *pr = mf_mesh_product(*m, uri);
+    return *pr ? MG_OK : mg_error_set(err, MG_ENOTFOUND, NULL, 0, 0, "no product `%s` in mesh %s", uri, mesh_dir);
+}
+
 mg_status mg_audit_origin(mg_engine *e, const char *mesh_dir, const char *product_uri, char **origin,
                           mg_error *err)
 {
     *origin = NULL;
-    if (!e || !mesh_dir || !product_uri)
-        return mg_error_set(err, MG_EINVAL, NULL, 0, 0, "NULL argument");
     mg__mesh *snap;
-    mg_status s = mg__mesh_acquire(mg__engine_meshes(e), mesh_dir, &snap, err);
-    if (s)
-        return s;
-    const mf_mesh *m = mg__mesh_get(snap);
-    const char *uri = strncmp(product_uri, "dp://", 5) == 0 ? product_uri + 5 : product_uri;
-    size_t n = strlen(m->name) + 1 + strlen(uri) + 1;
-    if (!mf_mesh_product(m, product_uri))
-        s = mg_error_set(err, MG_ENOTFOUND, NULL, 0, 0, "no product `%s` in mesh %s", product_uri, mesh_dir);
-    else if (!(*origin = malloc(n)))
-        s = mg_error_set(err, MG_ENOMEM, NULL, 0, 0, "out of memory");
-    else
-        snprintf(*origin, n, "%s/%s", m->name, uri);
+    const mf_mesh *m;
+    const mf_product *pr;
+    mg_status s = find_product(e, mesh_dir, product_uri, &snap, &m, &pr, err);
+    if (s == MG_OK) {
+        const char *uri = strncmp(product_uri, "dp://", 5) == 0 ? product_uri + 5 : product_uri;
+        size_t n = strlen(m->name) + 1 + strlen(uri) + 1;
+        if (!(*origin = malloc(n)))
+            s = mg_error_set(err, MG_ENOMEM, NULL, 0, 0, "out of memory");
+        else
+            snprintf(*origin, n, "%s/%s", m->name, uri);
+    }
     mg__mesh_release(snap);
     return s;
 }
 
 mg_status mg_engine_load(mg_engine *e, const char *mesh_dir, const char *product_uri, mg_error *err)
 {
-    if (!e || !mesh_dir || !product_uri)
-        return mg_error_set(err, MG_EINVAL, NULL, 0, 0, "NULL argument");
     mg__mesh *snap;
-    mg_status s = mg__mesh_acquire(mg__engine_meshes(e), mesh_dir, &snap, err);
-    if (s)
-        return s;
-    const mf_mesh *m = mg__mesh_get(snap);
-    const mf_product *pr = mf_mesh_product(m, product_uri);
+    const mf_mesh *m;
+    const mf_product *pr;
     mg_policy_set *set = NULL;
-    if (!pr)
-        s = mg_error_set(err, MG_ENOTFOUND, NULL, 0, 0, "no product `%s` in mesh %s", product_uri, mesh_dir);
-    else
+    mg_status s = find_product(e, mesh_dir, product_uri, &snap, &m, &pr, err);
+    if (s == MG_OK)
         s = mg__load_product(e, m, pr, &set, err);
     mg__mesh_release(snap);
     if (s == MG_OK) {

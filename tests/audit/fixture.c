@@ -70,6 +70,15 @@ mg_audit_log *fx_open(fixture *f, uint32_t every)
     return log;
 }
 
+mg_audit_log *fx_reader(fixture *f)
+{
+    mg_audit_config cfg = { .path = f->db };
+    mg_audit_log *log;
+    mg_error err = { 0 };
+    cr_assert_eq(mg_audit_open(&cfg, &log, &err), MG_OK, "%s", err.message);
+    return log;
+}
+
 void fx_append(fixture *f, mg_audit_log *log, int n)
 {
     (void)f;

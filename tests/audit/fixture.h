@@ -22,6 +22,8 @@ void fx_fini(fixture *f);
 mg_audit_config fx_config(fixture *f, uint32_t every);
 /* Opens the log for writing with checkpoint_every = every. */
 mg_audit_log *fx_open(fixture *f, uint32_t every);
+/* Opens the log read-only (no signing key), as an auditor does. */
+mg_audit_log *fx_reader(fixture *f);
 /* Appends n decision records, one transaction each. */
 void fx_append(fixture *f, mg_audit_log *log, int n);
 /* Builds a log of n entries with checkpoints every `every`, then closes it

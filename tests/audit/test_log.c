@@ -580,10 +580,8 @@ Test(log, query_refuses_a_row_whose_columns_differ_from_its_entry)
     fx_init(&f);
     fx_build(&f, 6, 2);
     fx_sql(&f, "UPDATE entries SET effect = 'deny' WHERE seq = 2");
-    mg_audit_config cfg = { .path = f.db };
-    mg_audit_log *log;
+    mg_audit_log *log = fx_reader(&f);
     mg_error err = { 0 };
-    cr_assert_eq(mg_audit_open(&cfg, &log, &err), MG_OK, "%s", err.message);
     mg_audit_filter flt = { .effect = "deny" };
     lines rows = { 0 };
     cr_assert_eq(mg_audit_query(log, &flt, collect, &rows, &err), MG_EINTEGRITY);
@@ -626,10 +624,8 @@ Test(log, json_proof_leaf_hash_is_checked)
     fixture f;
     fx_init(&f);
     fx_build(&f, 6, 2);
-    mg_audit_config cfg = { .path = f.db };
-    mg_audit_log *log;
+    mg_audit_log *log = fx_reader(&f);
     mg_error err = { 0 };
-    cr_assert_eq(mg_audit_open(&cfg, &log, &err), MG_OK, "%s", err.message);
     char *proof;
     cr_assert_eq(mg_audit_prove(log, 3, 0, &proof, &err), MG_OK, "%s", err.message);
     char *lh = strstr(proof, "\"leaf_hash\":\"");

@@ -97,10 +97,7 @@ Test(tlog, exact_layout)
     fixture f;
     fx_init(&f);
     fx_build(&f, 8, 8);
-    mg_audit_config cfg = { .path = f.db };
-    mg_audit_log *log;
-    mg_error err = { 0 };
-    cr_assert_eq(mg_audit_open(&cfg, &log, &err), MG_OK, "%s", err.message);
+    mg_audit_log *log = fx_reader(&f);
     char *t = tlog_proof(log, 5, 8), *note = fx_note(&f, 8);
     /* Three path hashes for a leaf of a tree of 8, one per line. */
     const char *p = t;
@@ -156,10 +153,8 @@ Test(tlog, exact_verdict_on_each_damage)
     fixture f;
     fx_init(&f);
     fx_build(&f, 8, 8);
-    mg_audit_config cfg = { .path = f.db };
-    mg_audit_log *log;
+    mg_audit_log *log = fx_reader(&f);
     mg_error err = { 0 };
-    cr_assert_eq(mg_audit_open(&cfg, &log, &err), MG_OK, "%s", err.message);
     char *t = tlog_proof(log, 5, 8), *other = tlog_proof(log, 4, 8);
     cr_assert_eq(check(&f, t, &err), MG_OK, "%s", err.message);
     /* Line 4 of the proof of entry 4 is entry 5's leaf hash: a valid hash
