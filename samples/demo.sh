@@ -175,6 +175,12 @@ printf '\n%s$ %s%s\n' "$bold" "$meshgov audit prove --log $audit/orders.db --seq
 "$meshgov" audit prove --log "$audit/orders.db" --seq 1 > "$audit/proof.json" || failed=1
 run 0 "$meshgov" audit check-proof --key "$audit/orders.key.pub" "$audit/proof.json"
 note "
+The same proof as a C2SP tlog-proof, the text format transparency-log tools
+read: the entry, its index, the path, then the signed checkpoint."
+run 0 "$meshgov" audit prove --log "$audit/orders.db" --seq 1 --format tlog-proof
+"$meshgov" audit prove --log "$audit/orders.db" --seq 1 --format tlog-proof > "$audit/entry1.tlog-proof" || failed=1
+run 0 "$meshgov" audit check-proof --key "$audit/orders.key.pub" "$audit/entry1.tlog-proof"
+note "
 The product rotates its signing key: both keys sign the rotation's
 checkpoint, and auditors pin the two lines printed."
 run 0 "$meshgov" audit keygen --name acme/sales/orders --out "$audit/orders-2.key"
