@@ -239,3 +239,25 @@ Test(tlog, exact_verdict_on_each_damage)
     mg_audit_close(log);
     fx_fini(&f);
 }
+
+/* A tree of one entry: no path at all, the empty line right after the
+ * index. */
+Test(tlog, a_tree_of_one_has_no_path)
+{
+    fixture f;
+    fx_init(&f);
+    fx_build(&f, 1, 1);
+    mg_audit_log *log = fx_reader(&f);
+    char *t = tlog_proof(log, 0, 1);
+    const char *ix = strstr(t, "\nindex 0\n\n");
+    cr_assert_not_null(ix, "%s", t);
+    char *note = fx_note(&f, 1);
+    cr_assert_str_eq(ix + 10, note);
+    mg_error err = { 0 };
+    cr_assert_eq(check(&f, t, &err), MG_OK, "%s", err.message);
+    mg_error_clear(&err);
+    free(note);
+    free(t);
+    mg_audit_close(log);
+    fx_fini(&f);
+}
