@@ -226,11 +226,16 @@ static mg_status commit_batch(mg_audit_log *log, uint64_t head, size_t *n, mg_er
     size_t done = 0, avail = *n;
     pthread_mutex_lock(&log->db_lock);
     mg_status s = log->ks ? audit_keystore_batch_begin(log->ks, err) : MG_OK;
-    while (s == MG_OK && done < avail) {
+    /* A governance record ends its batch: the checkpoint signed after it
+     * is the tree head right after the action. */
+    while (s == MG_OK && done < avail && !governance) {
         size_t k = avail - done;
-        for (size_t i = 0; i < k; i++) {
+        for (size_t i = 0; i < k && !governance; i++) {
             recs[i] = &log->ring[(head + done + i) % log->cap];
-            governance |= recs[i]->governance;
+            if (recs[i]->governance) {
+                governance = true;
+                k = i + 1;
+            }
         }
         s = pseudonymize(log, recs, k, err);
         if (s == MG_OK)

@@ -714,8 +714,9 @@ typedef struct mg_audit_record {
     const char *digest;    /* policy set digest, 64 hex digits */
     const char *payload;   /* JSON text with the event's details */
     int64_t event_time_us; /* when it happened (may go backwards: late data) */
-    bool governance;       /* a governance action: its commit is followed at
-                              once by a checkpoint */
+    bool governance;       /* a governance action: it ends its batch, and a
+                              checkpoint of the tree size just after it is
+                              signed at once */
 } mg_audit_record;
 
 /* Queues a record without waiting for a disk and without allocating; *seq

@@ -719,3 +719,28 @@ Test(log, a_log_in_a_directory_the_auditor_may_not_write_is_read)
     remove(wal);
     fx_fini(&f);
 }
+
+/* A governance record ends its batch, so a checkpoint is signed at the
+ * tree size right after it, even when other records were queued behind
+ * it. */
+Test(log, a_governance_action_is_checkpointed_right_after_it)
+{
+    fixture f;
+    fx_init(&f);
+    mg_audit_log *log = fx_open(&f, 1000);
+    mg_error err = { 0 };
+    for (int i = 0; i < 7; i++) {
+        char payload[32];
+        snprintf(payload, sizeof payload, "{\"n\":%d}", i);
+        mg_audit_record r = { .kind = i == 3 ? "policy_load" : "decision", .payload = payload,
+                              .event_time_us = 1767225600000000 + i, .governance = i == 3 };
+        cr_assert_eq(mg_audit_record_push(log, &r, NULL, &err), MG_OK, "%s", err.message);
+    }
+    cr_assert_eq(mg_audit_flush(log, &err), MG_OK, "%s", err.message);
+    mg_audit_close(log);
+    char *note = fx_note(&f, 4);
+    cr_assert_not_null(note, "no checkpoint at size 4, right after the governance record");
+    free(note);
+    mg_error_clear(&err);
+    fx_fini(&f);
+}
