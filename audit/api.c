@@ -190,7 +190,8 @@ static mg_status check_rotations(audit_db *d, const audit_skey *nk, mg_error *er
     bool any = false;
     int64_t seen = -1;          /* the first rotation naming the new key */
     uint8_t current[32] = { 0 };
-    while (s == MG_OK && sqlite3_step(st) == SQLITE_ROW) {
+    int rc;
+    while (s == MG_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
         audit_entry e;
         uint8_t oldk[32], newk[32];
         json_t *pl = NULL;
@@ -210,6 +211,8 @@ static mg_status check_rotations(audit_db *d, const audit_skey *nk, mg_error *er
         }
         json_decref(pl);
     }
+    if (s == MG_OK && rc != SQLITE_DONE)
+        s = audit_db_error(d->db, d->path, "reading key rotations", err);
     sqlite3_finalize(st);
     if (s == MG_OK && any && sodium_memcmp(current, d->signers[0].pk, 32) != 0)
         s = mg_error_set(err, MG_EINVAL, d->path, 0, 0,
@@ -665,6 +668,9 @@ static mg_status prove(mg_audit_log *log, uint64_t seq, uint64_t tree_size, bool
     iproof *p = am_alloc(m, sizeof *p);
     if (!p)
         return mg_error_set(err, MG_ENOMEM, NULL, 0, 0, "out of memory");
+    p->note = NULL;     /* freed below even when the read never starts */
+    p->entry = NULL;
+    p->elen = 0;
     pthread_mutex_lock(&log->db_lock);
     mg_status s = audit_db_read_begin(&log->db, err);
     if (s == MG_OK) {

@@ -213,11 +213,12 @@ static mg_status writer_lock(audit_db *d, mg_error *err)
 static char *immutable_uri(const audit_mem *m, const char *path, size_t *size)
 {
     static const char tail[] = "?immutable=1";
-    *size = 5 + 3 * strlen(path) + sizeof tail;
+    *size = 7 + 3 * strlen(path) + sizeof tail;
     char *uri = am_alloc(m, *size), *o = uri;
     if (!uri)
         return NULL;
-    o += sprintf(o, "file:");
+    /* An absolute path gets an empty authority: "//x" is not a host. */
+    o += sprintf(o, path[0] == '/' ? "file://" : "file:");
     for (const unsigned char *p = (const unsigned char *)path; *p; p++)
         o += *p == '%' || *p == '?' || *p == '#' ? sprintf(o, "%%%02X", *p)
                                                   : (*o = (char)*p, 1);
@@ -235,11 +236,16 @@ mg_status audit_open_read_only(const audit_mem *m, const char *path, sqlite3 **d
     int rc = sqlite3_exec(*db, "SELECT count(*) FROM sqlite_master", NULL, NULL, NULL) & 0xff;
     if (rc != SQLITE_READONLY && rc != SQLITE_CANTOPEN)
         return MG_OK;      /* readable, or not a database: later reads say which */
-    size_t n = strlen(path) + sizeof "-wal";
+    /* SQLite keeps the -wal file beside the file a link points to. */
+    char *real = realpath(path, NULL);
+    const char *file = real ? real : path;
+    size_t n = strlen(file) + sizeof "-wal";
     char *wal = am_alloc(m, n);
+    if (wal)
+        snprintf(wal, n, "%s-wal", file);
+    free(real);
     if (!wal)
         return mg_error_set(err, MG_ENOMEM, NULL, 0, 0, "out of memory");
-    snprintf(wal, n, "%s-wal", path);
     struct stat st;
     bool pending = stat(wal, &st) == 0 && st.st_size > 0;
     am_free(m, wal, n);

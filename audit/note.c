@@ -66,6 +66,14 @@ static bool valid_note_text(const char *s, size_t n)
 
 bool audit_b64_decode(const char *s, size_t n, uint8_t *out, size_t cap, size_t *len)
 {
+    /* libsodium 1.0.18 reads some bytes outside the alphabet as '/': only
+     * RFC 4648 text is accepted, so that a proof has one spelling. */
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+              c == '+' || c == '/' || c == '='))
+            return false;
+    }
     const char *end = NULL;
     size_t got = 0;
     if (sodium_base642bin(out, cap, s, n, NULL, &got, &end,

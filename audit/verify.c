@@ -435,6 +435,7 @@ typedef struct vpipe {
     pthread_mutex_t mu;
     pthread_cond_t cv;
     vbatch *job;                /* batch to hash, or NULL */
+    bool busy;                  /* the hasher is inside a job */
     bool stop;
 } vpipe;
 
@@ -492,9 +493,11 @@ static void *hasher_main(void *arg)
             break;
         vbatch *b = p->job;
         p->job = NULL;
+        p->busy = true;
         pthread_mutex_unlock(&p->mu);
         hash_some(b);
         pthread_mutex_lock(&p->mu);
+        p->busy = false;
         pthread_cond_broadcast(&p->cv);
     }
     pthread_mutex_unlock(&p->mu);
@@ -503,8 +506,8 @@ static void *hasher_main(void *arg)
 
 static void submit(vpipe *p, vbatch *b, bool threaded)
 {
-    atomic_store(&b->claim, 0);
     atomic_store(&b->hashed, 0);
+    atomic_store(&b->claim, 0);
     if (!threaded)
         return;
     pthread_mutex_lock(&p->mu);
@@ -514,13 +517,16 @@ static void submit(vpipe *p, vbatch *b, bool threaded)
 }
 
 /* Helps hash b, then waits until every leaf of it is hashed. */
+/* On return the hasher is out of b for good: b may be read into again. A
+ * job it never took is withdrawn, and one it took is waited out, so that
+ * it never looks at b's count or claims while the next rows go in. */
 static void finish_hashing(vpipe *p, vbatch *b)
 {
     hash_some(b);
-    if (atomic_load(&b->hashed) == b->n)
-        return;
     pthread_mutex_lock(&p->mu);
-    while (atomic_load(&b->hashed) != b->n)
+    if (p->job == b)
+        p->job = NULL;
+    while (atomic_load(&b->hashed) != b->n || p->busy)
         pthread_cond_wait(&p->cv, &p->mu);
     pthread_mutex_unlock(&p->mu);
 }

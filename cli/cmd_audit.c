@@ -117,6 +117,8 @@ static int audit_keygen(int argc, char **argv)
         int e = errno;
         if (f == NULL && fd >= 0)
             close(fd);
+        if (fd >= 0)
+            unlink(pub);    /* ours, and partial: a retry must not find it */
         mg_free(vkey);
         unlink(out);
         return cli_error(cmd.name, "%s: cannot write the verifier key: %s (the private key was "

@@ -182,6 +182,9 @@ static void render_excerpt(buf *b, const diag *g, bool color)
     uint32_t start = g->span.off > g->src_len ? g->src_len : g->span.off;
     while (start > 0 && g->src[start - 1] != '\n')
         start--;
+    /* A byte order mark is not part of line 1 (the lexer skips it). */
+    if (start == 0 && g->src_len >= 3 && memcmp(g->src, "\xEF\xBB\xBF", 3) == 0)
+        start = 3;
     uint32_t end = start;
     while (end < g->src_len && g->src[end] != '\n' && g->src[end] != '\r')
         end++;

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "audit/audit.h"
 #include "tests/audit/fixture.h"
 #include "tests/common/strict.h"
 
@@ -117,6 +118,41 @@ Test(alloc, a_log_gives_each_block_back_with_its_size)
     assert_exact(&s, "after the reader");
     cr_assert_eq(atomic_load(&s.live), 0, "%ld blocks (%ld bytes) never given back",
                  atomic_load(&s.live), atomic_load(&s.bytes));
+    mg_error_clear(&err);
+    fx_fini(&f);
+}
+
+/* The strict allocator, with every new block filled with junk: a field
+ * read before it is set is a wild pointer, not a lucky zero. */
+static void *filling_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
+{
+    void *p = strict_alloc(ud, ptr, osize, nsize);
+    if (p && !ptr)
+        memset(p, 0xA5, nsize);
+    return p;
+}
+
+/* A proof whose read transaction cannot begin frees nothing it did not
+ * take (the connection is left inside a transaction of its own). */
+Test(alloc, a_proof_that_cannot_begin_gives_nothing_back_it_did_not_take)
+{
+    fixture f;
+    fx_init(&f);
+    fx_build(&f, 10, 5);
+    strict s;
+    memset(&s, 0, sizeof s);
+    mg_audit_config cfg = { .path = f.db, .alloc = filling_alloc, .alloc_ud = &s };
+    mg_audit_log *log;
+    mg_error err = { 0 };
+    cr_assert_eq(mg_audit_open(&cfg, &log, &err), MG_OK, "%s", err.message);
+    cr_assert_eq(sqlite3_exec(log->db.db, "BEGIN", NULL, NULL, NULL), SQLITE_OK);
+    char *proof = (char *)1;
+    cr_assert_neq(mg_audit_prove_tlog(log, 3, 0, &proof, &err), MG_OK);
+    cr_assert_null(proof);
+    sqlite3_exec(log->db.db, "ROLLBACK", NULL, NULL, NULL);
+    mg_audit_close(log);
+    assert_exact(&s, "a proof that could not begin");
+    cr_assert_eq(atomic_load(&s.live), 0);
     mg_error_clear(&err);
     fx_fini(&f);
 }

@@ -672,13 +672,13 @@ Test(log, verify_refuses_another_layout_version)
  * create the -shm file there): a closed log is read as immutable; a log
  * whose -wal file holds entries is refused, never read without them. As
  * root the child drops to nobody, for whom the permissions count. */
-static int verify_as_nobody(fixture *f)
+static int verify_as_nobody(fixture *f, const char *db)
 {
     pid_t pid = fork();
     if (pid == 0) {
         if (getuid() == 0 && (setgid(65534) != 0 || setuid(65534) != 0))
             _exit(9);
-        mg_audit_verify_opts o = { .db = f->db, .keys = f->keys };
+        mg_audit_verify_opts o = { .db = db, .keys = f->keys };
         mg_audit_report rep;
         mg_error err = { 0 };
         mg_status s = mg_audit_verify(&o, &rep, &err);
@@ -686,7 +686,7 @@ static int verify_as_nobody(fixture *f)
             _exit(strcmp(err.message, "its -wal file holds entries and SQLite cannot create the "
                                       "-shm file it needs beside them: copy the log and its -wal "
                                       "file to a directory you may write") == 0 ? 3 : 4);
-        mg_audit_config cfg = { .path = f->db };
+        mg_audit_config cfg = { .path = db };
         mg_audit_log *log;
         char *proof = NULL;
         bool ok = s == MG_OK && rep.verdict == MG_AUDIT_OK && rep.size == 5 &&
@@ -705,7 +705,7 @@ Test(log, a_log_in_a_directory_the_auditor_may_not_write_is_read)
     fx_init(&f);
     fx_build(&f, 5, 2);
     cr_assert_eq(chmod(f.dir, 0555), 0);
-    cr_assert_eq(verify_as_nobody(&f), 0);
+    cr_assert_eq(verify_as_nobody(&f, f.db), 0);
     cr_assert_eq(chmod(f.dir, 0755), 0);
     char wal[600];
     snprintf(wal, sizeof wal, "%s-wal", f.db);
@@ -714,7 +714,17 @@ Test(log, a_log_in_a_directory_the_auditor_may_not_write_is_read)
     fputs("not empty", w);
     fclose(w);
     cr_assert_eq(chmod(f.dir, 0555), 0);
-    cr_assert_eq(verify_as_nobody(&f), 3);
+    cr_assert_eq(verify_as_nobody(&f, f.db), 3);
+    /* The same through a link from elsewhere: the -wal file is the one
+     * beside the file the link points to. */
+    char *other = make_tmpdir(), *link = path_in(other, "link.db");
+    cr_assert_eq(symlink(f.db, link), 0);
+    cr_assert_eq(chmod(other, 0755), 0);
+    cr_assert_eq(verify_as_nobody(&f, link), 3);
+    remove(link);
+    rmdir(other);
+    free(link);
+    free(other);
     cr_assert_eq(chmod(f.dir, 0700), 0);
     remove(wal);
     fx_fini(&f);

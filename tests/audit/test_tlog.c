@@ -198,6 +198,9 @@ Test(tlog, exact_verdict_on_each_damage)
           "proof: not a SHA-256 hash in base64" },
         { 4, " AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=", MG_EFORMAT, 4,
           "proof: not a SHA-256 hash in base64" },
+        /* A byte libsodium would read as '/': one spelling per proof. */
+        { 4, "\xEC" "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=", MG_EFORMAT, 4,
+          "proof: not a SHA-256 hash in base64" },
         { 7, NULL, MG_EFORMAT, 7, "proof: not a SHA-256 hash in base64" },
         /* The key's hash after the "+" is the fixture's random key. */
         { 8, "acme/sales/other", MG_ECRYPTO, 0, "invalid signature by acme/sales/orders+" },
