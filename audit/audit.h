@@ -62,6 +62,17 @@ typedef struct audit_span {
     size_t n;
 } audit_span;
 
+/* SHA-256 of prefix || a || b (b may be NULL when nb is 0): the CPU's SHA
+ * instructions when it has them, libsodium otherwise (sha256.c). */
+void audit_sha256_prefixed(uint8_t prefix, const void *a, size_t na, const void *b,
+                           size_t nb, uint8_t out[AUDIT_HASH]);
+/* Which of the two audit_sha256_prefixed uses, for the benchmarks. */
+const char *audit_sha256_impl(void);
+/* Use the CPU's instructions (if it has them) or libsodium from now on;
+ * returns whether the CPU's were in use. For the tests, which compare
+ * the two. */
+bool audit_sha256_use_cpu(bool on);
+
 void audit_leaf_hash(const void *entry, size_t n, uint8_t out[AUDIT_HASH]);
 void audit_node_hash(const uint8_t l[AUDIT_HASH], const uint8_t r[AUDIT_HASH],
                      uint8_t out[AUDIT_HASH]);

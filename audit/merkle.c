@@ -18,24 +18,13 @@
 
 void audit_leaf_hash(const void *entry, size_t n, uint8_t out[AUDIT_HASH])
 {
-    crypto_hash_sha256_state st;
-    const uint8_t prefix = 0x00;
-    crypto_hash_sha256_init(&st);
-    crypto_hash_sha256_update(&st, &prefix, 1);
-    crypto_hash_sha256_update(&st, entry, n);
-    crypto_hash_sha256_final(&st, out);
+    audit_sha256_prefixed(0x00, entry, n, NULL, 0, out);
 }
 
 void audit_node_hash(const uint8_t l[AUDIT_HASH], const uint8_t r[AUDIT_HASH],
                      uint8_t out[AUDIT_HASH])
 {
-    crypto_hash_sha256_state st;
-    const uint8_t prefix = 0x01;
-    crypto_hash_sha256_init(&st);
-    crypto_hash_sha256_update(&st, &prefix, 1);
-    crypto_hash_sha256_update(&st, l, AUDIT_HASH);
-    crypto_hash_sha256_update(&st, r, AUDIT_HASH);
-    crypto_hash_sha256_final(&st, out);
+    audit_sha256_prefixed(0x01, l, AUDIT_HASH, r, AUDIT_HASH, out);
 }
 
 void audit_empty_root(uint8_t out[AUDIT_HASH])

@@ -47,13 +47,8 @@ Test(merkle, hasher_vectors)
         } else {
             blob l = unhex(json_string_value(json_object_get(c, "left")));
             blob r = unhex(json_string_value(json_object_get(c, "right")));
-            /* The vector hashes 4-byte strings, not hashes: do it by hand. */
-            crypto_hash_sha256_state st;
-            crypto_hash_sha256_init(&st);
-            crypto_hash_sha256_update(&st, (const uint8_t *)"\x01", 1);
-            crypto_hash_sha256_update(&st, l.p, l.n);
-            crypto_hash_sha256_update(&st, r.p, r.n);
-            crypto_hash_sha256_final(&st, out);
+            /* The vector hashes 4-byte strings, not hashes. */
+            audit_sha256_prefixed(0x01, l.p, l.n, r.p, r.n, out);
             blob_free(&l);
             blob_free(&r);
         }
