@@ -18,7 +18,7 @@
 #include "stdlib/error.h"
 #include "stdlib/stdlib.h"
 
-#define B64_HASH sodium_base64_ENCODED_LEN(AUDIT_HASH, sodium_base64_VARIANT_ORIGINAL)
+#define B64_HASH AUDIT_B64_LEN(AUDIT_HASH)
 
 /* ======================================================================
  * Keys
@@ -496,7 +496,7 @@ static void jo_u64(jout *o, uint64_t v)
 
 static size_t b64_len(size_t n)
 {
-    return sodium_base64_ENCODED_LEN(n, sodium_base64_VARIANT_ORIGINAL);
+    return AUDIT_B64_LEN(n);
 }
 
 static void jo_b64(jout *o, const uint8_t *p, size_t n)

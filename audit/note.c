@@ -64,10 +64,10 @@ static bool valid_note_text(const char *s, size_t n)
     return true;
 }
 
-bool audit_b64_decode(const char *s, size_t n, uint8_t *out, size_t cap, size_t *len)
+bool audit_b64_decode_ct(const char *s, size_t n, uint8_t *out, size_t cap, size_t *len)
 {
     /* libsodium 1.0.18 reads some bytes outside the alphabet as '/': only
-     * RFC 4648 text is accepted, so that a proof has one spelling. */
+     * RFC 4648 text is accepted, so that a key has one spelling. */
     for (size_t i = 0; i < n; i++) {
         unsigned char c = (unsigned char)s[i];
         if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
@@ -83,7 +83,7 @@ bool audit_b64_decode(const char *s, size_t n, uint8_t *out, size_t cap, size_t 
     return true;
 }
 
-void audit_b64_encode(const uint8_t *in, size_t n, char *out, size_t cap)
+void audit_b64_encode_ct(const uint8_t *in, size_t n, char *out, size_t cap)
 {
     sodium_bin2base64(out, cap, in, n, sodium_base64_VARIANT_ORIGINAL);
 }
@@ -146,7 +146,7 @@ static mg_status parse_key_parts(const char *s, size_t n, const char *what,
                             "malformed %s: key id must be 8 lowercase hex digits", what);
     uint8_t raw[64];
     size_t rl;
-    if (!audit_b64_decode(p2 + 1, (size_t)(s + n - p2 - 1), raw, sizeof raw, &rl))
+    if (!audit_b64_decode_ct(p2 + 1, (size_t)(s + n - p2 - 1), raw, sizeof raw, &rl))
         return mg_error_set(err, MG_EFORMAT, NULL, 0, 0, "malformed %s: key is not base64", what);
     if (rl < 1 || raw[0] != ALG_ED25519)
         return mg_error_set(err, MG_EFORMAT, NULL, 0, 0,
@@ -219,10 +219,10 @@ static bool format_key(const char *prefix, const char *name, uint32_t id,
                        const uint8_t key[32], char *buf, size_t cap)
 {
     uint8_t raw[33];
-    char b[sodium_base64_ENCODED_LEN(33, sodium_base64_VARIANT_ORIGINAL)];
+    char b[AUDIT_B64_LEN(33)];
     raw[0] = ALG_ED25519;
     memcpy(raw + 1, key, 32);
-    audit_b64_encode(raw, 33, b, sizeof b);
+    audit_b64_encode_ct(raw, 33, b, sizeof b);
     sodium_memzero(raw, sizeof raw);
     int w = snprintf(buf, cap, "%s%s+%08x+%s", prefix, name, (unsigned)id, b);
     sodium_memzero(b, sizeof b);
@@ -323,7 +323,7 @@ size_t audit_checkpoint_format(const char *origin, uint64_t size,
                                const uint8_t root[AUDIT_HASH], int64_t time_us, char *buf,
                                size_t cap)
 {
-    char b[sodium_base64_ENCODED_LEN(AUDIT_HASH, sodium_base64_VARIANT_ORIGINAL)];
+    char b[AUDIT_B64_LEN(AUDIT_HASH)];
     audit_b64_encode(root, AUDIT_HASH, b, sizeof b);
     char t[64] = "";
     if (time_us >= 0) {
@@ -339,7 +339,7 @@ size_t audit_checkpoint_format(const char *origin, uint64_t size,
  * Signed notes
  * ====================================================================== */
 
-#define SIG_B64 sodium_base64_ENCODED_LEN(4 + crypto_sign_BYTES, sodium_base64_VARIANT_ORIGINAL)
+#define SIG_B64 AUDIT_B64_LEN(4 + crypto_sign_BYTES)
 
 mg_status audit_note_sign(const audit_mem *m, const char *text, size_t n, const audit_skey *keys,
                           size_t nkeys, char **out, mg_error *err)

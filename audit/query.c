@@ -43,9 +43,9 @@ static json_t *row_json(const audit_mem *m, sqlite3_stmt *st, bool with_entry,
     if (with_entry) {
         uint8_t leaf[AUDIT_HASH];
         audit_leaf_hash(e, n, leaf);
-        size_t cap = sodium_base64_ENCODED_LEN(n, sodium_base64_VARIANT_ORIGINAL);
+        size_t cap = AUDIT_B64_LEN(n);
         char *b = am_alloc(m, cap);
-        char lh[sodium_base64_ENCODED_LEN(AUDIT_HASH, sodium_base64_VARIANT_ORIGINAL)];
+        char lh[AUDIT_B64_LEN(AUDIT_HASH)];
         if (!b) {
             json_decref(o);
             return NULL;
