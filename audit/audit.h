@@ -263,10 +263,11 @@ mg_status audit_note_open(const char *note, size_t n, const audit_vkey *keys,
 bool audit_valid_key_name(const char *s, size_t n);
 /* Strict standard base64 (RFC 4648: its alphabet, padded, unused bits
  * zero): decode fails on any other text or more than cap bytes; encode
- * writes AUDIT_B64_LEN(n) bytes, the NUL included (an empty string when
- * cap is short). audit_b64_* work by table, for public data (base64.c);
- * audit_b64_*_ct use libsodium's constant-time codec, for keys (note.c).
- * Both accept and write exactly the same texts. */
+ * writes AUDIT_B64_LEN(n) bytes, the NUL included, and cap must hold them
+ * (libsodium aborts when it does not; the table writes an empty string).
+ * audit_b64_* work by table, for public data (base64.c); audit_b64_*_ct
+ * use libsodium's constant-time codec, for keys (note.c). Both accept and
+ * write exactly the same texts. */
 #define AUDIT_B64_LEN(n) (((n) + 2) / 3 * 4 + 1)
 bool audit_b64_decode(const char *s, size_t n, uint8_t *out, size_t cap,
                       size_t *len);

@@ -134,6 +134,8 @@ static void stream_init(sha_stream *s)
 
 static void stream_update(sha_stream *s, const uint8_t *p, size_t n)
 {
+    if (n == 0)
+        return;     /* p may be NULL then */
     s->total += n;
     if (s->fill) {
         size_t take = n < 64 - s->fill ? n : 64 - s->fill;
@@ -183,8 +185,7 @@ static void hash_ni(uint8_t prefix, const void *a, size_t na, const void *b, siz
     stream_init(&s);
     stream_update(&s, &prefix, 1);
     stream_update(&s, a, na);
-    if (nb)
-        stream_update(&s, b, nb);
+    stream_update(&s, b, nb);
     stream_final(&s, out);
 }
 
@@ -233,7 +234,6 @@ const char *audit_sha256_impl(void)
 
 bool audit_sha256_use_cpu(bool on)
 {
-    bool was = current_path() == 1;
-    atomic_store_explicit(&sha_path, on && cpu_has_sha_ni(), memory_order_relaxed);
-    return was;
+    int was = atomic_exchange_explicit(&sha_path, on && cpu_has_sha_ni(), memory_order_relaxed);
+    return was < 0 ? cpu_has_sha_ni() : was == 1;
 }

@@ -234,3 +234,19 @@ Test(base64, table_equals_libsodium_on_every_length_and_damage)
     }
     cr_assert_gt(compared, 80000);
 }
+
+/* The empty leaf, given as no pointer at all, on both paths: RFC 6962's
+ * hash of the empty entry. */
+Test(sha256, empty_leaf_from_null_on_both_paths)
+{
+    bool was = audit_sha256_use_cpu(true);
+    for (int cpu = 1; cpu >= 0; cpu--) {
+        audit_sha256_use_cpu(cpu);
+        uint8_t h[AUDIT_HASH];
+        char hex[2 * AUDIT_HASH + 1];
+        audit_leaf_hash(NULL, 0, h);
+        audit_hex_encode(h, AUDIT_HASH, hex);
+        cr_assert_str_eq(hex, "6e340b9cffb37a989ca544e6bb780a2c78901d3fb33738768511a30617afa01d");
+    }
+    audit_sha256_use_cpu(was);
+}
