@@ -137,13 +137,46 @@ mg_status mg_audit_latest_checkpoint(mg_audit_log *log, char **note, mg_error *e
     return s;
 }
 
-/* Trust passes from the key that has signed the log: rotating from another
- * key would have the auditor pin, "until" the rotation, a key that never
- * signed it. A log without a checkpoint has no such key yet. */
-static mg_status check_current_signer(audit_db *d, mg_error *err)
+/* The public key a key_rotation payload names under `member`, if any. */
+static bool rotation_key(json_t *payload, const char *member, uint8_t pk[32])
+{
+    const char *v = json_string_value(json_object_get(payload, member));
+    audit_vkey k;
+    if (!v || audit_vkey_parse(v, strlen(v), &k, NULL) != MG_OK)
+        return false;
+    memcpy(pk, k.pk, 32);
+    return true;
+}
+
+/* The key a rotation entry brought in, when the entry at seq is one: a
+ * rotation ends its batch, so it is the last entry of its checkpoint. */
+static bool rotated_to(audit_db *d, uint64_t seq, uint8_t pk[32])
+{
+    uint8_t *bytes = NULL;
+    size_t n = 0;
+    audit_entry e;
+    json_t *pl = NULL;
+    bool found = audit_db_entry(d, seq, &bytes, &n, NULL) == MG_OK &&
+                 audit_entry_decode(bytes, n, &e) &&
+                 e.n[AUDIT_F_KIND] == strlen("key_rotation") &&
+                 memcmp(e.f[AUDIT_F_KIND], "key_rotation", e.n[AUDIT_F_KIND]) == 0 &&
+                 (pl = json_loadb(e.f[AUDIT_F_PAYLOAD], e.n[AUDIT_F_PAYLOAD], 0, NULL)) &&
+                 rotation_key(pl, "new_key", pk);
+    json_decref(pl);
+    am_free(&d->mem, bytes, bytes ? n + 1 : 0);
+    return found;
+}
+
+/* Trust passes from the key that has signed the log: a writer opened with
+ * another key would sign checkpoints no auditor's pin covers, and rotating
+ * from it would have the auditor pin, "until" the rotation, a key that
+ * never signed the log. The latest checkpoint must carry the key's
+ * signature; if it is a rotation's (signed by both keys), the key must be
+ * the one brought in. A log without a checkpoint has no such key yet. */
+mg_status audit_db_check_signer(audit_db *d, mg_error *err)
 {
     uint64_t size;
-    uint8_t root[AUDIT_HASH];
+    uint8_t root[AUDIT_HASH], pk[32];
     char *note = NULL;
     mg_status s = audit_db_read_checkpoint(d, 0, &size, root, &note, err);
     if (s == MG_ENOTFOUND) {
@@ -160,21 +193,15 @@ static mg_status check_current_signer(audit_db *d, mg_error *err)
     if (s != MG_OK)
         return mg_error_set(err, MG_EINVAL, d->path, 0, 0,
                             "the latest checkpoint (size %llu) is not signed by the signing key "
-                            "the log was opened with: rotate from the key that signs the log",
+                            "given: use the key that signs the log (changing keys is a rotation)",
                             (unsigned long long)size);
+    if (size > 0 && rotated_to(d, size - 1, pk) && sodium_memcmp(pk, v.pk, 32) != 0)
+        return mg_error_set(err, MG_EINVAL, d->path, 0, 0,
+                            "the signing key given was rotated out at size %llu: use the key "
+                            "that rotation brought in", (unsigned long long)size);
     return MG_OK;
 }
 
-/* The public key a key_rotation payload names under `member`, if any. */
-static bool rotation_key(json_t *payload, const char *member, uint8_t pk[32])
-{
-    const char *v = json_string_value(json_object_get(payload, member));
-    audit_vkey k;
-    if (!v || audit_vkey_parse(v, strlen(v), &k, NULL) != MG_OK)
-        return false;
-    memcpy(pk, k.pk, 32);
-    return true;
-}
 
 /* The log's earlier rotations, read from their hashed entries: the key the
  * log was opened with must be the one the last rotation brought in, and
@@ -245,7 +272,7 @@ mg_status mg_audit_rotate_key(mg_audit_log *log, const char *new_key_file, mg_er
         return mg_error_set(err, MG_EINVAL, new_key_file, 0, 0,
                             "the new key is the log's current signing key");
     }
-    if ((s = check_current_signer(&log->db, err)) != MG_OK ||
+    if ((s = audit_db_check_signer(&log->db, err)) != MG_OK ||
         (s = check_rotations(&log->db, &nk, err)) != MG_OK) {
         pthread_mutex_unlock(&log->db_lock);
         sodium_memzero(&nk, sizeof nk);

@@ -396,6 +396,11 @@ typedef struct audit_db {
 /* Maps the connection's last error to MG_EIO (disk full, I/O), MG_ENOMEM
  * or MG_EDB, with SQLite's message prefixed by `what`. */
 mg_status audit_db_error(sqlite3 *db, const char *path, const char *what, mg_error *err);
+/* MG_EINVAL unless the latest checkpoint is signed by d->signers[0] and,
+ * when it is a key rotation's, that key is the one brought in (api.c). */
+mg_status audit_db_check_signer(audit_db *d, mg_error *err);
+/* 1 if the database has a table of that name, 0 if not, -1 on an error. */
+int audit_sqlite_has_table(sqlite3 *db, const char *name);
 
 /* Opens a log read-only, as an auditor does. A WAL database is read
  * through its -shm file, which SQLite must be able to create beside it; in

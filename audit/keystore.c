@@ -156,6 +156,13 @@ mg_status audit_keystore_open(const audit_mem *m, const char *path, bool read_on
         s = ks_err(ks, err);
     } else {
         sqlite3_busy_timeout(ks->db, 5000);
+        int log = audit_sqlite_has_table(ks->db, "entries");
+        if (log != 0)
+            s = log < 0 ? ks_err(ks, err)
+                        : mg_error_set(err, MG_EINVAL, path, 0, 0, "this is an audit log (it has "
+                                       "an entries table), not a key store");
+    }
+    if (s == MG_OK) {
         const char *sql = read_only ? "SELECT count(*) FROM pseudonyms" :
             "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA secure_delete=ON;"
             "CREATE TABLE IF NOT EXISTS pseudonyms(subject TEXT PRIMARY KEY,"

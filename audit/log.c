@@ -89,6 +89,18 @@ static mg_status db_err(audit_db *d, const char *what, mg_error *err)
     return audit_db_error(d->db, d->path, what, err);
 }
 
+int audit_sqlite_has_table(sqlite3 *db, const char *name)
+{
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(db, "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?1",
+                           -1, &st, NULL) != SQLITE_OK)
+        return -1;
+    sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(st);
+    sqlite3_finalize(st);
+    return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
+}
+
 static mg_status exec(audit_db *d, const char *sql, const char *what, mg_error *err)
 {
     return sqlite3_exec(d->db, sql, NULL, NULL, NULL) == SQLITE_OK ? MG_OK
@@ -295,6 +307,17 @@ mg_status audit_db_open(audit_db *d, const audit_mem *mem, const char *path,
     }
     if (!read_only && (s = writer_lock(d, err)) != MG_OK)
         goto fail;
+    /* A key store links people to pseudonyms; entries written beside that
+     * table would hand it to every auditor who receives the log. */
+    if (!read_only) {
+        int ks = audit_sqlite_has_table(d->db, "pseudonyms");
+        if (ks != 0) {
+            s = ks < 0 ? db_err(d, "cannot open the audit log", err)
+                       : mg_error_set(err, MG_EINVAL, path, 0, 0, "this is a key store (it has "
+                                      "a pseudonyms table), not an audit log");
+            goto fail;
+        }
+    }
     if (!read_only) {
         /* 16 KiB pages: a batch's pages reach the WAL in a quarter of the
          * writes. Only takes effect when the file is created. */

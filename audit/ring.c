@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <sodium.h>
 #include "audit/audit.h"
@@ -379,8 +380,14 @@ static mg_status open_store(mg_audit_log *log, const mg_audit_config *cfg, mg_er
         }
     }
     sodium_memzero(&key, sizeof key);
+    if (s == MG_OK && writing)
+        s = audit_db_check_signer(&log->db, err);
     if (s == MG_OK && cfg->keystore) {
-        if (strcmp(cfg->keystore, cfg->path) == 0)
+        /* The same file under another name (a link, "./") included. */
+        struct stat a, k;
+        if (strcmp(cfg->keystore, cfg->path) == 0 ||
+            (stat(cfg->path, &a) == 0 && stat(cfg->keystore, &k) == 0 &&
+             a.st_dev == k.st_dev && a.st_ino == k.st_ino))
             return mg_error_set(err, MG_EINVAL, cfg->keystore, 0, 0,
                                 "the key store must not be the audit database");
         s = audit_keystore_open(&log->mem, cfg->keystore, !writing, &log->ks, err);
