@@ -14,6 +14,12 @@
 #define COLS "seq, " AUDIT_ROW_COLUMNS ", entry"
 #define COL_ENTRY 9
 
+/* Sets o[key] = v; false when v could not be made or set (v is freed). */
+static bool put(json_t *o, const char *key, json_t *v)
+{
+    return v && json_object_set_new(o, key, v) == 0;
+}
+
 /* One entry row as a JSON object, its fields decoded from the canonical
  * bytes (the only copy of most of them); with_entry adds those bytes. NULL
  * with *bad set to what is wrong when the stored bytes are not a canonical
@@ -32,14 +38,17 @@ static json_t *row_json(const audit_mem *m, sqlite3_stmt *st, bool with_entry,
     if (*bad)
         return NULL;
     json_t *o = json_object();
-    if (!o)
+    /* A decoded entry's fields are UTF-8, so a value jansson cannot make
+     * is out of memory: never a field left out of the row. */
+    bool ok = o && put(o, "seq", json_integer(sqlite3_column_int64(st, 0))) &&
+              put(o, "event_time_us", json_integer(dec.event_time)) &&
+              put(o, "proc_time_us", json_integer(dec.proc_time));
+    for (int i = 0; ok && i < AUDIT_NFIELDS; i++)
+        ok = put(o, audit_field_names[i], json_stringn(dec.n[i] ? dec.f[i] : "", dec.n[i]));
+    if (!ok) {
+        json_decref(o);
         return NULL;
-    json_object_set_new(o, "seq", json_integer(sqlite3_column_int64(st, 0)));
-    json_object_set_new(o, "event_time_us", json_integer(dec.event_time));
-    json_object_set_new(o, "proc_time_us", json_integer(dec.proc_time));
-    for (int i = 0; i < AUDIT_NFIELDS; i++)
-        json_object_set_new(o, audit_field_names[i], json_stringn(dec.n[i] ? dec.f[i] : "",
-                                                                  dec.n[i]));
+    }
     if (with_entry) {
         uint8_t leaf[AUDIT_HASH];
         audit_leaf_hash(e, n, leaf);
@@ -52,9 +61,12 @@ static json_t *row_json(const audit_mem *m, sqlite3_stmt *st, bool with_entry,
         }
         audit_b64_encode(e, n, b, cap);
         audit_b64_encode(leaf, AUDIT_HASH, lh, sizeof lh);
-        json_object_set_new(o, "entry", json_string(b));
-        json_object_set_new(o, "leaf_hash", json_string(lh));
+        ok = put(o, "entry", json_string(b)) && put(o, "leaf_hash", json_string(lh));
         am_free(m, b, cap);
+        if (!ok) {
+            json_decref(o);
+            return NULL;
+        }
     }
     return o;
 }

@@ -250,3 +250,50 @@ Test(sha256, empty_leaf_from_null_on_both_paths)
     }
     audit_sha256_use_cpu(was);
 }
+
+/* ======================================================================
+ * Entry fields: UTF-8 with no NUL byte
+ * ====================================================================== */
+
+/* An entry whose product (an inner field) and payload (the last, which ends
+ * the buffer) are `text`, every other field empty; true if it decodes. */
+static bool decodes_with(const char *text, size_t n)
+{
+    audit_entry e = { .seq = 7, .event_time = 1, .proc_time = 2 };
+    e.f[AUDIT_F_PRODUCT] = e.f[AUDIT_F_PAYLOAD] = text;
+    e.n[AUDIT_F_PRODUCT] = e.n[AUDIT_F_PAYLOAD] = n;
+    size_t len = audit_entry_size(&e);
+    uint8_t *buf = malloc(len);
+    cr_assert_not_null(buf);
+    audit_entry_encode(&e, buf);
+    audit_entry dec;
+    bool ok = audit_entry_decode(buf, len, &dec);
+    free(buf);
+    return ok;
+}
+
+/* Every length up to 40 bytes, with a NUL, a byte above 127 that starts
+ * no character, or a lone continuation byte at every position: refused;
+ * plain ASCII, and a two-byte character at every position: accepted. */
+Test(entry_text, nul_or_bad_utf8_anywhere_in_a_field_is_refused)
+{
+    static const char bad[] = { '\0', (char)0xff, (char)0x80, (char)0xc3 };
+    char text[41];
+    for (size_t n = 1; n <= 40; n++) {
+        memset(text, 'a', n);
+        cr_assert(decodes_with(text, n), "ASCII of %zu bytes", n);
+        for (size_t at = 0; at < n; at++) {
+            for (size_t b = 0; b < sizeof bad; b++) {
+                memset(text, 'a', n);
+                text[at] = bad[b];
+                cr_assert_not(decodes_with(text, n), "byte %02x at %zu of %zu",
+                              (unsigned char)bad[b], at, n);
+            }
+            if (at + 1 < n) {
+                memset(text, 'a', n);
+                memcpy(text + at, "\xc3\xa9", 2);        /* é */
+                cr_assert(decodes_with(text, n), "é at %zu of %zu", at, n);
+            }
+        }
+    }
+}

@@ -597,6 +597,27 @@ Test(log, query_refuses_a_row_whose_columns_differ_from_its_entry)
     fx_fini(&f);
 }
 
+/* An entry whose payload is not UTF-8 stops a query with an integrity
+ * error; before, the row came out without its payload. */
+Test(log, query_refuses_an_entry_that_is_not_utf8)
+{
+    fixture f;
+    fx_init(&f);
+    fx_build(&f, 4, 2);
+    fx_sql(&f, "UPDATE entries SET entry = CAST(substr(entry, 1, length(entry) - 1) || X'FF'"
+               " AS BLOB) WHERE seq = 2");
+    mg_audit_log *log = fx_reader(&f);
+    mg_error err = { 0 };
+    mg_audit_filter flt = { 0 };
+    lines rows = { 0 };
+    cr_assert_eq(mg_audit_query(log, &flt, collect, &rows, &err), MG_EINTEGRITY);
+    cr_assert_str_eq(err.message, "entry 2 is not in the canonical encoding");
+    cr_assert_eq(rows.n, 2);
+    mg_error_clear(&err);
+    mg_audit_close(log);
+    fx_fini(&f);
+}
+
 /* An auditor who adds an "until" line for a key already listed would
  * revoke nothing (the other line still trusts it): refused. */
 Test(log, a_key_listed_twice_is_refused)

@@ -432,6 +432,19 @@ Test(tamper, non_canonical_entry_encoding)
     expect(fx_verify(&f, NULL), MG_AUDIT_FAIL, 3, -1, "entry 3 is not in the canonical encoding");
 }
 
+/* A field that is not UTF-8, or holds a NUL byte, is no entry a writer
+ * makes: refused as a non-canonical encoding, not only by its hash. The
+ * entry's last byte is the last of its payload. */
+Test(tamper, field_not_utf8_or_with_nul_is_not_canonical)
+{
+    fx_sql(&f, "UPDATE entries SET entry = CAST(substr(entry, 1, length(entry) - 1) || X'FF'"
+               " AS BLOB) WHERE seq = 3");
+    expect(fx_verify(&f, NULL), MG_AUDIT_FAIL, 3, -1, "entry 3 is not in the canonical encoding");
+    fx_sql(&f, "UPDATE entries SET entry = CAST(substr(entry, 1, length(entry) - 1) || X'00'"
+               " AS BLOB) WHERE seq = 3");
+    expect(fx_verify(&f, NULL), MG_AUDIT_FAIL, 3, -1, "entry 3 is not in the canonical encoding");
+}
+
 Test(tamper, processing_time_backwards)
 {
     int64_t earlier = proc_time_of(5) - 1;
