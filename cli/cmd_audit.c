@@ -272,6 +272,9 @@ static int audit_query(int argc, char **argv)
         return cli_usage_error(&cmd, "--from: %s", why);
     if (to && !(f.has_to = cli_parse_time(to, &f.to_us, &why)))
         return cli_usage_error(&cmd, "--to: %s", why);
+    if (f.has_from && f.has_to && f.to_us < f.from_us)
+        return cli_usage_error(&cmd, "--to (%s) is before --from (%s): the range is empty", to,
+                               from);
     if (limit && !parse_u64(limit, &f.limit))
         return cli_usage_error(&cmd, "--limit: expected a count, found `%s`", limit);
     if (strcmp(format, "table") != 0 && strcmp(format, "json") != 0)

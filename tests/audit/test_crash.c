@@ -1,7 +1,7 @@
 /*
  * test_crash.c — durability under SIGKILL. A child appends records and
  * writes each sequence number to a pipe once mg_audit_append says it is
- * durable; the parent kills it at a random moment, 50 times over the same
+ * durable; the parent kills it at a random moment, 200 times over the same
  * log, and each time checks PRAGMA integrity_check, that every reported
  * seq is stored, and that the log verifies (its tail may be unanchored).
  */
