@@ -151,6 +151,14 @@ mg_status mg_audit_flush(mg_audit_log *log, mg_error *err)
     return tail == 0 ? MG_OK : mg_audit_wait(log, tail - 1, err);
 }
 
+mg_status mg_audit_status(mg_audit_log *log, mg_error *err)
+{
+    pthread_mutex_lock(&log->mu);
+    mg_status s = log->failed != MG_OK ? failed_status(log, err) : MG_OK;
+    pthread_mutex_unlock(&log->mu);
+    return s;
+}
+
 uint64_t mg_audit_size(mg_audit_log *log)
 {
     pthread_mutex_lock(&log->db_lock);

@@ -234,8 +234,16 @@ static int eval_lines(evaluator *ev)
         lineno++;
         if (blank(buf, (size_t)n))
             continue;
-        if (decide_one(ev, buf, (size_t)n, name, lineno, true) != CLI_OK)
+        if (decide_one(ev, buf, (size_t)n, name, lineno, true) != CLI_OK) {
             rc = CLI_USAGE;
+            /* Once the log cannot record, every later request would be
+             * denied with the same error: stop, and say where. */
+            if (ev->log && mg_audit_status(ev->log, NULL) != MG_OK) {
+                cli_error("meshgov eval", "%s:%d: the audit log cannot record: the requests "
+                          "from this line on were not decided", name, lineno);
+                break;
+            }
+        }
     }
     if (ferror(f)) {
         cli_error("meshgov eval", "--requests: error reading `%s` after line %d: %s", path, lineno,
@@ -332,6 +340,14 @@ static int eval_close(evaluator *ev)
             err.line = err.column = 0;
             cli_print_error(stderr, "meshgov eval", &err, ev->o->audit_log, 0);
             mg_error_clear(&err);
+            uint64_t held = mg_audit_size(ev->log);
+            if (held == 0)
+                cli_error("meshgov eval", "the audit log holds no entry: no decision printed "
+                          "was recorded");
+            else
+                cli_error("meshgov eval", "the audit log holds entries 0 to %llu: decisions "
+                          "printed with a higher audit_seq were not recorded",
+                          (unsigned long long)(held - 1));
             rc = CLI_USAGE;
         }
         mg_audit_close(ev->log);    /* signs a final checkpoint */

@@ -745,6 +745,11 @@ mg_status mg_audit_checkpoint(mg_audit_log *log, mg_error *err);
 /* Number of durable entries. Thread-safe. */
 uint64_t mg_audit_size(mg_audit_log *log);
 
+/* MG_OK while the writer records; after a write failure, that failure,
+ * which every later record meets (for health checks: a log in this state
+ * makes the engine deny). Thread-safe. */
+mg_status mg_audit_status(mg_audit_log *log, mg_error *err);
+
 /* The latest signed checkpoint (a C2SP signed note) in a new string the
  * caller frees with mg_free(); MG_ENOTFOUND when there is none. */
 mg_status mg_audit_latest_checkpoint(mg_audit_log *log, char **note,

@@ -231,11 +231,17 @@ Test(log, write_failures_reported)
     fx_init(&f);
     mg_audit_log *log = fx_open(&f, 100);
     fx_append(&f, log, 1);
+    mg_error err = { 0 };
+    cr_assert_eq(mg_audit_status(log, &err), MG_OK);
     sqlite3_exec(log->db.db, "PRAGMA query_only = ON", NULL, NULL, NULL);
     mg_audit_record r = { .kind = "decision", .event_time_us = 5 };
     uint64_t seq;
-    mg_error err = { 0 };
     cr_assert_eq(mg_audit_append(log, &r, &seq, &err), MG_EDB);
+    mg_error_clear(&err);
+    cr_assert_eq(mg_audit_status(log, &err), MG_EDB);
+    cr_assert_str_eq(err.message,
+                     "audit log write failed: starting a transaction: attempt to write a readonly database");
+    cr_assert_str_eq(err.file, f.db);
     cr_assert_eq(seq, 1);
     cr_assert_str_eq(err.message,
                      "audit log write failed: starting a transaction: attempt to write a readonly database");
