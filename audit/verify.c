@@ -384,7 +384,8 @@ static void at_size(vctx *v, const audit_frontier *fr, size_t *next_cp,
         if (memcmp(root, v->cps[*next_cp].root, AUDIT_HASH) != 0) {
             fail(v, (int64_t)rep->verified_size, (int64_t)fr->size,
                  "checkpoint at size %llu does not match the entries: an entry in "
-                 "[%llu, %llu) was changed", (unsigned long long)fr->size,
+                 "[%llu, %llu) was changed, or the key signed another tree (a fork)",
+                 (unsigned long long)fr->size,
                  (unsigned long long)rep->verified_size, (unsigned long long)fr->size);
         } else {
             rep->verified_size = fr->size;
