@@ -767,9 +767,14 @@ static void finish_report(vctx *v)
         return;
     if (rep->verified_size < rep->size) {
         rep->verdict = MG_AUDIT_UNANCHORED;
-        snprintf(rep->message, sizeof rep->message,
-                 "entries %llu..%llu are consistent but not covered by a signed checkpoint",
-                 (unsigned long long)rep->verified_size, (unsigned long long)rep->size - 1);
+        if (rep->size - rep->verified_size == 1)
+            snprintf(rep->message, sizeof rep->message,
+                     "entry %llu is consistent but not covered by a signed checkpoint",
+                     (unsigned long long)rep->verified_size);
+        else
+            snprintf(rep->message, sizeof rep->message,
+                     "entries %llu..%llu are consistent but not covered by a signed checkpoint",
+                     (unsigned long long)rep->verified_size, (unsigned long long)rep->size - 1);
     } else {
         rep->verdict = MG_AUDIT_OK;
         snprintf(rep->message, sizeof rep->message,

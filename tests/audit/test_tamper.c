@@ -275,6 +275,40 @@ Test(tamper, forged_row_appended)
            "stored tree node (level 0, index 10) is missing");
 }
 
+/* The same, done cleanly: the forged entry's leaf hash stored and the state
+ * moved on. Without the key no checkpoint can cover it, so it stays an
+ * unanchored tail; a trusted checkpoint does not change that. */
+Test(tamper, forged_row_appended_with_its_leaf)
+{
+    fx_sql(&f, "INSERT INTO entries(seq, event_time, kind, product, port, subject, action,"
+               " effect, payload, entry) SELECT 10, event_time, kind, product, port,"
+               " subject, action, effect, payload, entry FROM entries WHERE seq = 9");
+    int64_t later = proc_time_of(9) + 1;
+    reencode_with(10, &later);
+    sqlite3 *db;
+    sqlite3_stmt *st;
+    cr_assert_eq(sqlite3_open(f.db, &db), SQLITE_OK);
+    cr_assert_eq(sqlite3_prepare_v2(db, "SELECT entry FROM entries WHERE seq = 10", -1, &st, NULL),
+                 SQLITE_OK);
+    cr_assert_eq(sqlite3_step(st), SQLITE_ROW);
+    uint8_t leaf[AUDIT_HASH];
+    audit_leaf_hash(sqlite3_column_blob(st, 0), (size_t)sqlite3_column_bytes(st, 0), leaf);
+    sqlite3_finalize(st);
+    cr_assert_eq(sqlite3_prepare_v2(db, "UPDATE entries SET leaf = ?1 WHERE seq = 10", -1, &st,
+                                    NULL), SQLITE_OK);
+    sqlite3_bind_blob(st, 1, leaf, AUDIT_HASH, SQLITE_STATIC);
+    cr_assert_eq(sqlite3_step(st), SQLITE_DONE);
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    fx_sql(&f, "UPDATE state SET size = 11");
+    expect(fx_verify(&f, NULL), MG_AUDIT_UNANCHORED, -1, -1,
+           "entry 10 is consistent but not covered by a signed checkpoint");
+    char *t10 = fx_note(&f, 10);
+    expect(fx_verify(&f, t10), MG_AUDIT_UNANCHORED, -1, -1,
+           "entry 10 is consistent but not covered by a signed checkpoint");
+    free(t10);
+}
+
 Test(tamper, old_row_replayed)
 {
     fx_sql(&f, "INSERT INTO entries SELECT 10, event_time, kind, product, port,"
