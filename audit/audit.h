@@ -288,9 +288,8 @@ enum {
 };
 
 /* The fields that are also columns of the entries table, in column order
- * after seq and event_time (docs/audit.md): those queries filter on, and
- * the payload. */
-#define AUDIT_NCOLS 7
+ * after seq and event_time (docs/audit.md): those queries filter on. */
+#define AUDIT_NCOLS 6
 extern const int audit_column_fields[AUDIT_NCOLS];
 
 /* Column names in entry order, and the longest value each may hold. */
@@ -317,7 +316,7 @@ bool audit_entry_decode(const uint8_t *buf, size_t n, audit_entry *out);
 /* The columns "seq, " AUDIT_ROW_COLUMNS of a row hold exactly what its
  * decoded entry says (event_time at column 1, then the AUDIT_NCOLS text
  * columns): the verifier's check, and the query's for each row it gives. */
-#define AUDIT_ROW_COLUMNS "event_time, kind, product, port, subject, action, effect, payload"
+#define AUDIT_ROW_COLUMNS "event_time, kind, product, port, subject, action, effect"
 bool audit_columns_match(sqlite3_stmt *st, const audit_entry *dec);
 
 /* ======================================================================
@@ -369,8 +368,11 @@ char *audit_rec_field(audit_rec *r, int i);
 
 typedef struct audit_pcache audit_pcache;
 
-/* The version of the database layout (docs/audit.md), in state.version. */
-#define AUDIT_SCHEMA_VERSION 2
+/* The version of the database layout (docs/audit.md), in state.version.
+ * Logs of AUDIT_SCHEMA_OLDEST on are read as they are; a writer upgrades
+ * them first (version 2 had a payload column, a copy of the entry's). */
+#define AUDIT_SCHEMA_VERSION 3
+#define AUDIT_SCHEMA_OLDEST 2
 
 typedef struct audit_db {
     sqlite3 *db;
@@ -380,6 +382,7 @@ typedef struct audit_db {
     int64_t last_proc;          /* processing time of the last entry */
     uint64_t cp_size;           /* size of the last checkpoint */
     int64_t cp_time;            /* processing clock at that checkpoint */
+    int version;                /* of the layout, from the state row */
     audit_skey *signers;        /* checkpoint signers, owned */
     size_t n_signers;
     size_t signers_room;        /* the array's length: 2 once a key rotated */

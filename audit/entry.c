@@ -22,7 +22,6 @@ const char *const audit_field_names[AUDIT_NFIELDS] = {
 
 const int audit_column_fields[AUDIT_NCOLS] = {
     AUDIT_F_KIND, AUDIT_F_PRODUCT, AUDIT_F_PORT, AUDIT_F_SUBJECT, AUDIT_F_ACTION, AUDIT_F_EFFECT,
-    AUDIT_F_PAYLOAD,
 };
 
 const size_t audit_field_max[AUDIT_NFIELDS] = {

@@ -40,8 +40,8 @@ enum { ST_ENTRY, ST_NODE, ST_STATE, ST_CP, ST_GET_NODE, ST_GET_LEAF, ST_GET_ENTR
 
 static const char *const sql_st[ST_COUNT] = {
     [ST_ENTRY] = "INSERT OR ROLLBACK INTO entries(seq, event_time, kind, product, port, subject,"
-                 " action, effect, payload, entry, leaf)"
-                 " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+                 " action, effect, entry, leaf)"
+                 " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
     [ST_NODE] = "INSERT OR ROLLBACK INTO nodes(level, idx, hash) VALUES (?1, ?2, ?3)",
     [ST_GET_NODE] = "SELECT hash FROM nodes WHERE level = ?1 AND idx = ?2",
     [ST_STATE] = "UPDATE state SET size = ?1, last_proc_time = ?2, cp_size = ?3, cp_time = ?4"
@@ -64,7 +64,7 @@ static const char SCHEMA[] =
     "CREATE TABLE IF NOT EXISTS entries(seq INTEGER PRIMARY KEY,"
     " event_time INTEGER NOT NULL, kind TEXT NOT NULL, product TEXT NOT NULL,"
     " port TEXT NOT NULL, subject TEXT NOT NULL, action TEXT NOT NULL, effect TEXT NOT NULL,"
-    " payload TEXT NOT NULL, entry BLOB NOT NULL, leaf BLOB);"
+    " entry BLOB NOT NULL, leaf BLOB);"
     "CREATE TABLE IF NOT EXISTS nodes(level INTEGER NOT NULL, idx INTEGER NOT NULL,"
     " hash BLOB NOT NULL, PRIMARY KEY (level, idx)) WITHOUT ROWID;"
     "CREATE TABLE IF NOT EXISTS checkpoints(size INTEGER PRIMARY KEY, root BLOB NOT NULL,"
@@ -118,14 +118,17 @@ static mg_status read_state(audit_db *d, bool *found, mg_error *err)
     int rc = sqlite3_step(st);
     if (rc == SQLITE_ROW) {
         const char *origin = (const char *)sqlite3_column_text(st, 1);
-        if (sqlite3_column_int(st, 0) != AUDIT_SCHEMA_VERSION || !origin ||
+        int version = sqlite3_column_int(st, 0);
+        if (version < AUDIT_SCHEMA_OLDEST || version > AUDIT_SCHEMA_VERSION || !origin ||
             sqlite3_column_int64(st, 2) < 0 || sqlite3_column_int64(st, 4) < 0) {
             s = mg_error_set(err, MG_EFORMAT, d->path, 0, 0,
-                             "not a meshgov audit log of version %d", AUDIT_SCHEMA_VERSION);
+                             "not a meshgov audit log of version %d to %d", AUDIT_SCHEMA_OLDEST,
+                             AUDIT_SCHEMA_VERSION);
         } else if (!(d->origin = am_strdup(&d->mem, origin))) {
             s = mg_error_set(err, MG_ENOMEM, NULL, 0, 0, "out of memory");
         } else {
             *found = true;
+            d->version = version;
             d->fr.size = (uint64_t)sqlite3_column_int64(st, 2);
             d->last_proc = sqlite3_column_int64(st, 3);
             d->cp_size = (uint64_t)sqlite3_column_int64(st, 4);
@@ -135,6 +138,19 @@ static mg_status read_state(audit_db *d, bool *found, mg_error *err)
         s = db_err(d, "reading the log state", err);
     }
     sqlite3_finalize(st);
+    return s;
+}
+
+/* Version 2 kept a payload column, a copy of what the hashed entry holds
+ * that nothing read: dropping it leaves the entries, the tree and the
+ * checkpoints as they were, so the log verifies against the same pins. It
+ * rewrites the entries table once, in the open's transaction. */
+static mg_status upgrade(audit_db *d, mg_error *err)
+{
+    mg_status s = exec(d, "ALTER TABLE entries DROP COLUMN payload; UPDATE state SET version = 3",
+                       "upgrading the log to version 3", err);
+    if (s == MG_OK)
+        d->version = AUDIT_SCHEMA_VERSION;
     return s;
 }
 
@@ -157,6 +173,7 @@ static mg_status create_state(audit_db *d, const char *origin, mg_error *err)
         return db_err(d, "creating the log", err);
     if (!(d->origin = am_strdup(&d->mem, origin)))
         return mg_error_set(err, MG_ENOMEM, NULL, 0, 0, "out of memory");
+    d->version = AUDIT_SCHEMA_VERSION;
     return MG_OK;
 }
 
@@ -340,6 +357,8 @@ mg_status audit_db_open(audit_db *d, const audit_mem *mem, const char *path,
     if (s == MG_OK && found && origin && strcmp(origin, d->origin) != 0)
         s = mg_error_set(err, MG_EINVAL, path, 0, 0, "the log's origin is \"%s\", not \"%s\"",
                          d->origin, origin);
+    if (s == MG_OK && found && !read_only && d->version < AUDIT_SCHEMA_VERSION)
+        s = upgrade(d, err);
     if (!read_only)
         s = s == MG_OK ? exec(d, "COMMIT", "creating the schema", err)
                        : (sqlite3_exec(d->db, "ROLLBACK", NULL, NULL, NULL), s);
@@ -428,7 +447,7 @@ mg_status audit_db_node(void *ud, unsigned level, uint64_t index,
  * make SQLite keep a statement journal, a copy of every page it touches;
  * any failure rolls the whole batch back anyway. */
 #define ROWS 32
-#define ENTRY_COLS 11
+#define ENTRY_COLS 10
 
 /* A node of level 1 or above that a staged entry completes. */
 typedef struct node_row {
@@ -640,7 +659,7 @@ static void ckpt_stop(checkpointer *c)
 static mg_status writer_open(audit_db *d, bool sync_full, mg_error *err)
 {
     static const char ehead[] = "INSERT OR ROLLBACK INTO entries(seq, event_time, kind, product,"
-                                " port, subject, action, effect, payload, entry, leaf) VALUES",
+                                " port, subject, action, effect, entry, leaf) VALUES",
                       nhead[] = "INSERT OR ROLLBACK INTO nodes(level, idx, hash) VALUES";
     if (!(d->w = am_calloc(&d->mem, 1, sizeof *d->w)))
         return mg_error_set(err, MG_ENOMEM, NULL, 0, 0, "out of memory");

@@ -12,7 +12,7 @@
 
 /* Every column, so that each row given is checked against its entry. */
 #define COLS "seq, " AUDIT_ROW_COLUMNS ", entry"
-#define COL_ENTRY 9
+#define COL_ENTRY (2 + AUDIT_NCOLS)
 
 /* Sets o[key] = v; false when v could not be made or set (v is freed). */
 static bool put(json_t *o, const char *key, json_t *v)

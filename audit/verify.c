@@ -246,9 +246,10 @@ static mg_status read_meta(vctx *v, mg_error *err)
     mg_status s = MG_OK;
     if (sqlite3_step(st) != SQLITE_ROW || !sqlite3_column_text(st, 0)) {
         s = mg_error_set(err, MG_EFORMAT, v->path, 0, 0, "not a meshgov audit log (no state)");
-    } else if (sqlite3_column_int(st, 2) != AUDIT_SCHEMA_VERSION) {
-        s = mg_error_set(err, MG_EFORMAT, v->path, 0, 0, "not a meshgov audit log of version %d",
-                         AUDIT_SCHEMA_VERSION);
+    } else if (sqlite3_column_int(st, 2) < AUDIT_SCHEMA_OLDEST ||
+               sqlite3_column_int(st, 2) > AUDIT_SCHEMA_VERSION) {
+        s = mg_error_set(err, MG_EFORMAT, v->path, 0, 0, "not a meshgov audit log of version %d "
+                         "to %d", AUDIT_SCHEMA_OLDEST, AUDIT_SCHEMA_VERSION);
     } else {
         v->origin = strdup((const char *)sqlite3_column_text(st, 0));
         v->state_size = (uint64_t)sqlite3_column_int64(st, 1);
@@ -545,6 +546,10 @@ static void batch_fail(vbatch *b, int64_t seq, const char *fmt, ...)
     va_end(ap);
 }
 
+/* The columns of the rows read: seq, AUDIT_ROW_COLUMNS, entry, leaf. */
+#define COL_ENTRY (2 + AUDIT_NCOLS)
+#define COL_LEAF (3 + AUDIT_NCOLS)
+
 /* Reading stage state: the next seq expected and the last processing time. */
 typedef struct vread {
     sqlite3_stmt *st;
@@ -563,13 +568,14 @@ static mg_status read_batch(vread *r, vbatch *b, mg_error *err)
     while (b->n < VBATCH && (r->rc = sqlite3_step(r->st)) == SQLITE_ROW) {
         sqlite3_stmt *st = r->st;
         int64_t seq = sqlite3_column_int64(st, 0);
-        const uint8_t *enc = sqlite3_column_blob(st, 9);
-        size_t len = (size_t)sqlite3_column_bytes(st, 9);
+        const uint8_t *enc = sqlite3_column_blob(st, COL_ENTRY);
+        size_t len = (size_t)sqlite3_column_bytes(st, COL_ENTRY);
         audit_entry dec;
         if (seq != (int64_t)r->next) {
             batch_fail(b, (int64_t)r->next, "entry %llu is missing (the next stored is %lld)",
                        (unsigned long long)r->next, (long long)seq);
-        } else if (sqlite3_column_type(st, 9) != SQLITE_BLOB || len > AUDIT_ENTRY_FIXED + 8192 ||
+        } else if (sqlite3_column_type(st, COL_ENTRY) != SQLITE_BLOB ||
+                   len > AUDIT_ENTRY_FIXED + 8192 ||
                    !audit_entry_decode(enc, len, &dec)) {
             batch_fail(b, seq, "entry %lld is not in the canonical encoding", (long long)seq);
         } else if (dec.seq != (uint64_t)seq) {
@@ -593,10 +599,10 @@ static mg_status read_batch(vread *r, vbatch *b, mg_error *err)
             b->cap = cap;
         }
         memcpy(b->bytes + at, enc, len);
-        b->has_stored[b->n] = sqlite3_column_type(st, 10) != SQLITE_NULL &&
-                              sqlite3_column_bytes(st, 10) == AUDIT_HASH;
+        b->has_stored[b->n] = sqlite3_column_type(st, COL_LEAF) != SQLITE_NULL &&
+                              sqlite3_column_bytes(st, COL_LEAF) == AUDIT_HASH;
         if (b->has_stored[b->n])
-            memcpy(b->stored[b->n], sqlite3_column_blob(st, 10), AUDIT_HASH);
+            memcpy(b->stored[b->n], sqlite3_column_blob(st, COL_LEAF), AUDIT_HASH);
         b->off[++b->n] = at + len;
         r->last_proc = dec.proc_time;
         r->next++;

@@ -49,7 +49,7 @@
 #define EVENT_T0 1772323200000000ll /* 2026-03-01T00:00:00Z */
 #define ORIGIN "bench/sales/orders"
 #define CACHE_DIR "build/bench-cache"
-#define CACHE_FORMAT "meshgov-audit-bench 4" /* bump when the workload or format changes */
+#define CACHE_FORMAT "meshgov-audit-bench 5" /* bump when the workload or format changes */
 
 /* ==========================================================================
  * Helpers

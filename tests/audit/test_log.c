@@ -685,12 +685,16 @@ Test(log, verify_refuses_another_layout_version)
     fixture f;
     fx_init(&f);
     fx_build(&f, 4, 2);
-    fx_sql(&f, "UPDATE state SET version = 3");
     mg_audit_verify_opts o = { .db = f.db, .keys = f.keys };
     mg_audit_report rep;
     mg_error err = { 0 };
-    cr_assert_eq(mg_audit_verify(&o, &rep, &err), MG_EFORMAT);
-    cr_assert_str_eq(err.message, "not a meshgov audit log of version 2");
+    for (int version = 1; version <= 4; version += 3) {
+        char sql[64];
+        snprintf(sql, sizeof sql, "UPDATE state SET version = %d", version);
+        fx_sql(&f, sql);
+        cr_assert_eq(mg_audit_verify(&o, &rep, &err), MG_EFORMAT);
+        cr_assert_str_eq(err.message, "not a meshgov audit log of version 2 to 3");
+    }
     mg_error_clear(&err);
     fx_fini(&f);
 }

@@ -150,3 +150,36 @@ Test(open, a_key_store_as_the_log_is_refused)
     mg_error_clear(&err);
     fx_fini(&f);
 }
+
+/* A log of layout version 2 (a payload column beside the entry) is read as
+ * it is; a writer drops the column and sets version 3. The hashed entries,
+ * the tree and the checkpoints are untouched, so the same pins verify it,
+ * before and after, and it grows on. */
+Test(open, a_version_2_log_is_read_then_upgraded_by_a_writer)
+{
+    fixture f;
+    fx_init(&f);
+    fx_build(&f, 6, 2);
+    fx_sql(&f, "ALTER TABLE entries ADD COLUMN payload TEXT NOT NULL DEFAULT '{}';"
+               "UPDATE state SET version = 2");
+    cr_assert_eq(fx_verify(&f, NULL).verdict, MG_AUDIT_OK);
+    mg_audit_log *log = fx_reader(&f);
+    cr_assert_eq(mg_audit_size(log), 6);
+    mg_audit_close(log);
+    log = fx_open(&f, 2);
+    fx_append(&f, log, 2);
+    mg_audit_close(log);
+    mg_audit_report rep = fx_verify(&f, NULL);
+    cr_assert_eq(rep.verdict, MG_AUDIT_OK, "%s", rep.message);
+    cr_assert_eq(rep.verified_size, 8);
+    sqlite3 *db;
+    sqlite3_stmt *st;
+    cr_assert_eq(sqlite3_open(f.db, &db), SQLITE_OK);
+    cr_assert_eq(sqlite3_prepare_v2(db, "SELECT version FROM state", -1, &st, NULL), SQLITE_OK);
+    cr_assert_eq(sqlite3_step(st), SQLITE_ROW);
+    cr_assert_eq(sqlite3_column_int(st, 0), 3);
+    sqlite3_finalize(st);
+    cr_assert_eq(sqlite3_exec(db, "SELECT payload FROM entries", NULL, NULL, NULL), SQLITE_ERROR);
+    sqlite3_close(db);
+    fx_fini(&f);
+}
