@@ -265,13 +265,20 @@ Test(tamper, two_rows_swapped)
            "entry at seq 2 encodes seq 3 (moved or replayed)");
 }
 
-Test(tamper, forged_row_appended)
+/* Entry 10, a copy of entry 9 with a later processing time, in the
+ * canonical encoding; no leaf hash yet. */
+static void forge_entry_10(void)
 {
     fx_sql(&f, "INSERT INTO entries(seq, event_time, kind, product, port, subject, action,"
                " effect, entry) SELECT 10, event_time, kind, product, port,"
                " subject, action, effect, entry FROM entries WHERE seq = 9");
     int64_t later = proc_time_of(9) + 1;
     reencode_with(10, &later);
+}
+
+Test(tamper, forged_row_appended)
+{
+    forge_entry_10();
     expect(fx_verify(&f, NULL), MG_AUDIT_FAIL, 10, -1,
            "stored tree node (level 0, index 10) is missing");
 }
@@ -281,11 +288,7 @@ Test(tamper, forged_row_appended)
  * unanchored tail; a trusted checkpoint does not change that. */
 Test(tamper, forged_row_appended_with_its_leaf)
 {
-    fx_sql(&f, "INSERT INTO entries(seq, event_time, kind, product, port, subject, action,"
-               " effect, entry) SELECT 10, event_time, kind, product, port,"
-               " subject, action, effect, entry FROM entries WHERE seq = 9");
-    int64_t later = proc_time_of(9) + 1;
-    reencode_with(10, &later);
+    forge_entry_10();
     sqlite3 *db;
     sqlite3_stmt *st;
     cr_assert_eq(sqlite3_open(f.db, &db), SQLITE_OK);
